@@ -1,0 +1,56 @@
+"""Helpers shared by the sub-command modules: output formatting and shared options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = ["print_json", "format_table", "add_json_flag", "json_default"]
+
+
+def json_default(obj: Any) -> Any:
+    """Make numpy scalars/arrays and paths JSON-serialisable."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _check_finite(obj: Any, path: str = "$") -> None:
+    """Refuse to print NaN/inf: JSON has no such values and a silent NaN is a lost result."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ValueError(f"non-finite value {obj} at {path} in JSON output")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{path}[{i}]")
+
+
+def print_json(obj: Any) -> None:
+    """Print one JSON document on stdout (strict: no NaN)."""
+    _check_finite(obj)
+    json.dump(obj, sys.stdout, indent=2, default=json_default, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def format_table(rows: list[list[str]], header: list[str]) -> str:
+    """Left-aligned plain-text table."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
