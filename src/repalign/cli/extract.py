@@ -1,0 +1,82 @@
+"""``repalign extract MODEL STIMULI --out FILE``: one embedding per stimulus, cached."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._common import add_json_flag, print_json
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "extract",
+        help="extract model features for a set of stimuli",
+        description="Embed every stimulus with MODEL and write an .npz (ids + features, read by "
+        "`repalign align`) plus a .json of metadata next to it. MODEL is source:name "
+        "(timm:resnet50.a1_in1k, paper:<name>, torchvision:, open_clip:, hf:, sentence-transformers:, "
+        "python:, efficientnet-lite:lite0; a bare name is a timm name). STIMULI is a folder of images, "
+        "a .txt file of stimulus names (text models), or a dataset reference. Features are cached by "
+        "content in $REPALIGN_CACHE.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("stimuli", metavar="STIMULI")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output .npz")
+    p.add_argument("--weights", type=Path, metavar="FILE", help="local weights (safetensors or a PyTorch state dict)")
+    p.add_argument("--random-init", action="store_true", help="random weights (seeded by --seed) instead of pretrained")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-init")
+    p.add_argument("--layer", metavar="NAME", help="penultimate (classifiers), output (embedding models), logits, "
+                   "intermediate:<i> (timm), or a submodule name")
+    p.add_argument("--pool", choices=("avg", "max", "cls", "flatten", "none"),
+                   help="how a layer's output becomes one vector (default: none for penultimate/output/logits, else avg)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--workers", type=int, metavar="N", help="DataLoader worker processes (default: 0 on CPU, up to 8 with a GPU)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (for GPUs)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels-last memory format (default: on for CUDA)")
+    p.add_argument("--image-size", type=int, metavar="PX", help="override the model's input resolution")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    add_json_flag(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._errors import InputError
+    from ..models import extract_features
+
+    if args.out.suffix.lower() != ".npz":
+        raise InputError(f"--out {args.out}: feature files are .npz; give a path ending in .npz.")
+    if args.random_init and args.weights:
+        raise InputError("give either --weights FILE or --random-init, not both.")
+    quiet = getattr(args, "quiet", False)
+    feats = extract_features(
+        args.model,
+        args.stimuli,
+        layer=args.layer,
+        pool=args.pool,
+        batch_size=args.batch_size,
+        device=args.device,
+        num_workers=args.workers,
+        precision="bf16" if args.bf16 else "fp32",
+        channels_last=args.channels_last,
+        pretrained=not args.random_init,
+        weights=args.weights,
+        seed=args.seed,
+        image_size=args.image_size,
+        cache=not args.no_cache,
+        progress=None if not quiet else False,
+    )
+    path = feats.save(args.out)
+    meta = feats.metadata
+    if args.json:
+        print_json({"out": str(path), "metadata_file": str(path.with_suffix(".json")), "cache_hit": feats.cache_hit,
+                    "n_stimuli": feats.shape[0], "n_features": feats.shape[1], **meta})
+        return 0
+    how = "from the feature cache" if feats.cache_hit else f"in {meta.get('seconds', 0):.1f} s on {meta.get('device')}"
+    print(f"{meta['model_id']}: {feats.shape[0]} stimuli x {feats.shape[1]} features "
+          f"(layer {meta['layer']}, pool {meta['pool']}, {meta['precision']}) {how}")
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0

@@ -1,0 +1,108 @@
+"""``repalign models``: list model ids, and resolve names (paper names included) to pinned ids."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._common import add_json_flag, format_table, print_json
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "models",
+        help="list models and resolve model names to pinned ids",
+        description="List the models each source can load here, or resolve names (timm names, "
+        "deprecated timm names, the paper's model names) to pinned source:name ids.",
+    )
+    sub = p.add_subparsers(dest="models_command", metavar="ACTION")
+    ls = sub.add_parser(
+        "list", help="list model ids (timm pretrained, EfficientNet-Lite, torchvision, ...)",
+        description="List model ids matching PATTERN (a glob such as 'resnet5*', or a substring).",
+    )
+    ls.add_argument("pattern", nargs="?", metavar="PATTERN")
+    ls.add_argument("--paper", action="store_true", help="the paper's model names, with their pinned timm ids")
+    ls.add_argument("--source", help="only this source (timm, torchvision, open_clip, efficientnet-lite, ...)")
+    ls.add_argument("--sources", action="store_true", help="list the model sources instead")
+    add_json_flag(ls)
+    ls.set_defaults(handler=run_list)
+    rs = sub.add_parser(
+        "resolve", help="resolve names to pinned model ids",
+        description="Resolve each NAME to a pinned id: 'resnet50' -> 'timm:resnet50.a1_in1k', "
+        "'paper:ig_resnext101_32x16d' -> 'timm:resnext101_32x16d.fb_wsl_ig1b_ft_in1k'. "
+        "--paper prints the whole pins table of the paper's 489 models.",
+    )
+    rs.add_argument("names", nargs="*", metavar="NAME")
+    rs.add_argument("--paper", action="store_true", help="print the paper's pins table (NAMES filter it)")
+    add_json_flag(rs)
+    rs.set_defaults(handler=run_resolve)
+    p.set_defaults(handler=lambda args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..models import list_models, list_sources, paper_pins
+
+    if args.sources:
+        rows = list_sources()
+        if args.json:
+            print_json(rows)
+        else:
+            print(format_table([[r["prefix"] + ":", r["extra"], r["example"], r["summary"]] for r in rows],
+                               ["source", "extra", "example", "what"]))
+        return 0
+    if args.paper:
+        from ..models.sources._common import match_names
+
+        pins = {p.paper_name: p for p in paper_pins()}
+        names = match_names(list(pins), args.pattern)
+        if args.json:
+            print_json([{"paper_name": n, "model_id": f"timm:{pins[n].timm_name}" if pins[n].timm_name else None} for n in names])
+        else:
+            print(format_table([[n, pins[n].timm_name or "(unresolved)"] for n in names], ["paper name", "timm name"]))
+        return 0
+    ids = list_models(args.pattern, source=args.source)
+    if args.json:
+        print_json(ids)
+    else:
+        for mid in ids:
+            print(mid)
+    return 0
+
+
+def run_resolve(args: argparse.Namespace) -> int:
+    from .._errors import InputError
+    from ..models import paper_pins, resolve_name
+
+    if args.paper:
+        pins = paper_pins()
+        if args.names:
+            wanted = set(args.names)
+            pins = [p for p in pins if p.paper_name in wanted or p.results_2022_name in wanted]
+        if args.json:
+            print_json([p.as_row() for p in pins])
+        else:
+            print(format_table(
+                [[p.paper_name, p.timm_name or "-", p.results_2022_name or "-", p.method, p.note] for p in pins],
+                ["paper name", "timm name", "2022-07 results name", "resolved by", "note"],
+            ))
+        return 0
+    if not args.names:
+        raise InputError("models resolve needs at least one NAME (or --paper for the paper's table).")
+    rows, failed = [], 0
+    for name in args.names:
+        try:
+            rows.append(resolve_name(name).to_dict())
+        except InputError as exc:
+            failed += 1
+            rows.append({"requested": name, "model_id": "", "method": "error", "note": str(exc)})
+    if args.json:
+        print_json(rows)
+    else:
+        print(format_table([[r["requested"], r["model_id"] or "-", r["method"], r["note"]] for r in rows],
+                           ["name", "model id", "resolved by", "note"]))
+    return 2 if failed or any(not r["model_id"] for r in rows) else 0

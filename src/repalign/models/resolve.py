@@ -1,0 +1,173 @@
+"""Resolving model names to pinned ids: paper names, deprecated timm names, default tags.
+
+``timm:resnet50`` means "timm's default weights for resnet50", which timm may change in
+a later release; repalign resolves it to the tag it means *today*
+(``timm:resnet50.a1_in1k``) and records that in every result. Paper names go through
+the committed pins table (:func:`paper_pins`, made by ``tools/make_paper_pins.py``):
+``paper:resnet18`` is ``timm:resnet18.tv_in1k``, the weights the paper used, although
+timm's default for resnet18 is now ``a1_in1k``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from .._errors import InputError
+from .._validation import optional_import, preview
+from .paper import Pin, pins_by_name, read_pins
+from .sources import parse_model_id
+
+__all__ = ["Resolution", "resolve_name", "resolve_names", "paper_pins", "paper_pins_header", "PINS_FILE"]
+
+#: The committed pins table, inside the package.
+PINS_FILE = "paper_pins.csv"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a requested model name resolves to.
+
+    Attributes
+    ----------
+    requested : str
+        The name as given.
+    model_id : str
+        The pinned id (``timm:arch.tag``, ...); empty when the name cannot be resolved.
+    method : str
+        How: ``exact``, ``default-tag``, ``deprecated-name``, ``paper-pin``, ``as-given``,
+        or a paper-pin method (see :data:`repalign.models.paper.METHODS`).
+    note : str
+        Anything the user should know (a correction of timm's map, a differing pin).
+    """
+
+    requested: str
+    model_id: str
+    method: str
+    note: str = ""
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.model_id)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"requested": self.requested, "model_id": self.model_id, "method": self.method, "note": self.note}
+
+
+@functools.lru_cache(maxsize=1)
+def _load_pins() -> tuple[tuple[Pin, ...], dict[str, str]]:
+    text = resources.files(__package__).joinpath(PINS_FILE).read_text(encoding="utf-8")
+    pins, header = read_pins(text)
+    return tuple(pins), header
+
+
+def paper_pins() -> list[Pin]:
+    """The paper's 489 model names pinned to timm ``arch.tag`` ids (see :mod:`repalign.models.paper`).
+
+    Examples
+    --------
+    >>> pins = {p.paper_name: p for p in paper_pins()}
+    >>> pins["tf_efficientnet_b0_ns"].timm_name
+    'tf_efficientnet_b0.ns_jft_in1k'
+    """
+    return list(_load_pins()[0])
+
+
+def paper_pins_header() -> dict[str, str]:
+    """The ``key: value`` comment lines of the pins table (timm version, inputs)."""
+    return dict(_load_pins()[1])
+
+
+def _paper_index() -> dict[str, Pin]:
+    return pins_by_name(_load_pins()[0])
+
+
+def _timm() -> Any:
+    return optional_import("timm.models", extra="torch", purpose="Resolving timm model names")
+
+
+def _resolve_paper(requested: str, name: str) -> Resolution:
+    pin = _paper_index().get(name)
+    if pin is None:
+        names = [p.paper_name for p in _load_pins()[0]]
+        close = difflib.get_close_matches(name, names, n=3)
+        raise InputError(
+            f"{requested!r}: not one of the paper's {len(names)} model names"
+            + (f"; did you mean {', '.join(close)}?" if close else "; see `repalign models list --paper`.")
+        )
+    if not pin.resolved:
+        return Resolution(requested, "", "unresolved", pin.note)
+    return Resolution(requested, f"timm:{pin.timm_name}", pin.method, pin.note)
+
+
+def resolve_timm(requested: str, name: str) -> Resolution:
+    """Resolve a timm name (no prefix) to ``timm:arch.tag``; see :func:`resolve_name`."""
+    tm = _timm()
+    arch, tag = tm.split_model_name_tag(name)
+    deprecated = tm.get_deprecated_models()
+    if tag and tm.is_model_pretrained(name):
+        return Resolution(requested, f"timm:{name}", "exact")
+    if name in deprecated:
+        pin = _paper_index().get(name)
+        target = deprecated[name]
+        if pin is not None and pin.resolved and pin.timm_name != target and pin.method != "deprecation-map":
+            return Resolution(
+                requested, f"timm:{pin.timm_name}", "paper-pin",
+                f"corrects timm's map of deprecated names: {pin.note}",
+            )
+        if "." not in target:
+            target = f"{target}.{tm.get_pretrained_cfg(target).tag}"
+        return Resolution(requested, f"timm:{target}", "deprecated-name", f"timm renamed {name} to {deprecated[name]}")
+    if not tm.is_model(arch):
+        close = difflib.get_close_matches(arch, tm.list_models(), n=3)
+        raise InputError(
+            f"{requested!r}: {arch!r} is not a timm architecture"
+            + (f"; did you mean {', '.join(close)}?" if close else ".")
+            + " `repalign models list PATTERN` lists the pretrained ones."
+        )
+    if tag:
+        tags = [t.split(".", 1)[1] for t in tm.list_pretrained(f"{arch}.*")]
+        raise InputError(
+            f"{requested!r}: timm has no pretrained tag {tag!r} for {arch}; "
+            + (f"its tags are {preview(tags, 8)}." if tags else "it has no pretrained weights (use random init).")
+        )
+    cfg = tm.get_pretrained_cfg(arch)
+    if cfg is None or not tm.is_model_pretrained(arch):
+        return Resolution(requested, f"timm:{arch}", "no-pretrained-weights", f"timm has no pretrained weights for {arch}")
+    note = ""
+    pin = _paper_index().get(name)
+    if pin is not None and pin.resolved and pin.timm_name != f"{arch}.{cfg.tag}":
+        note = f"the paper's {name} is {pin.timm_name} (paper:{name})"
+    return Resolution(requested, f"timm:{arch}.{cfg.tag}", "default-tag", note)
+
+
+def resolve_name(name: str) -> Resolution:
+    """Resolve one model name to a pinned model id.
+
+    * ``paper:<name>``: the pins table (the weights the paper used);
+    * ``timm:<arch>.<tag>`` or ``<arch>.<tag>``: itself, if timm has those weights;
+    * a deprecated timm name (``tf_efficientnet_b0_ns``): timm's own map, corrected where
+      the pins table shows the map is wrong;
+    * ``<arch>``: timm's current default tag, pinned;
+    * any other source: as given (its weights are pinned when it is loaded).
+
+    Examples
+    --------
+    >>> resolve_name("paper:xcit_tiny_12_p16_224.dist").model_id
+    'timm:xcit_tiny_12_p16_224.fb_dist_in1k'
+    """
+    prefix, rest = parse_model_id(name)
+    if prefix == "paper":
+        return _resolve_paper(name, rest)
+    if prefix == "timm":
+        return resolve_timm(name, rest)
+    return Resolution(name, f"{prefix}:{rest}", "as-given")
+
+
+def resolve_names(names: Iterable[str]) -> list[Resolution]:
+    """:func:`resolve_name` for each name, in order."""
+    return [resolve_name(n) for n in names]

@@ -1,0 +1,168 @@
+"""``python:<module>:<callable>``: any model, from your own code.
+
+``<module>`` is an importable module (``my_lab.models``) or a ``.py`` file; the callable
+is called with ``model_kwargs`` as keyword arguments (under a fixed torch seed) and
+returns the model and its preprocessing, as a ``(model, transform)`` pair, a dict with
+``"model"`` and ``"transform"``, or an object with those attributes. ``transform`` maps
+a PIL RGB image to a ``(3, H, W)`` tensor. ``--weights FILE`` is loaded into the
+returned model.
+
+Layer ``output`` (the default) is ``model(x)``; a timm-style model (with
+``forward_features`` and ``forward_head``) also has ``penultimate`` and is read there by
+default. Since only the callable knows which weights it loads, the cache key includes a
+hash of the returned model's parameters and buffers and the ``repr`` of its transform,
+so this source builds the model even when its features are cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..._errors import InputError
+from ..config import LoadedModel, ModelConfig, library_versions
+from ._common import Source, apply_state_dict, hash_weights, load_state_dict_file, seeded, torch_module
+
+
+def _split(name: str) -> tuple[str, str]:
+    module, sep, func = name.rpartition(":")
+    if not sep or not module or not func.isidentifier():
+        raise InputError(
+            f"python:{name}: expected python:<module or file.py>:<callable>, e.g. python:my_models:build."
+        )
+    return module, func
+
+
+def _import(module: str) -> Any:
+    if module.endswith(".py"):
+        path = Path(module).expanduser().resolve()
+        if not path.is_file():
+            raise InputError(f"python:{module}: no such file.")
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+        spec = importlib.util.spec_from_file_location(f"_repalign_user_{path.stem}_{digest}", path)
+        if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
+            raise InputError(f"python:{module}: cannot import this file.")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise InputError(f"python:{module}: cannot import module {module!r} ({exc}).") from exc
+
+
+def _module_file(module: str) -> str | None:
+    if module.endswith(".py"):
+        return str(Path(module).expanduser().resolve())
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec is not None and spec.origin and os.path.isfile(spec.origin) else None
+
+
+def state_dict_sha256(module: Any) -> str:
+    """SHA-256 over every parameter and buffer: names, dtypes, shapes and values."""
+    h = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch_module().uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+class PythonSource(Source):
+    prefix = "python"
+    extra = "torch"
+    requires = ("torch",)
+    summary = "your own model: python:<module or file.py>:<callable> returning (model, transform)"
+    example = "python:my_models:build"
+
+    def config(
+        self,
+        name: str,
+        *,
+        pretrained: bool = True,
+        weights: str | os.PathLike[str] | None = None,
+        seed: int = 0,
+        image_size: int | None = None,
+        preprocessing: Mapping[str, Any] | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+    ) -> ModelConfig:
+        module, func = _split(name)
+        if image_size is not None or preprocessing:
+            raise InputError(f"python:{name}: the callable returns its own preprocessing; change it there.")
+        if not pretrained:
+            raise InputError(f"python:{name}: the callable decides its weights; random init is not an option here.")
+        weights_file = None
+        if weights is not None:
+            weights_file, _ = self._check_weights_file(weights)
+        source_file = _module_file(module)
+        return ModelConfig(
+            model_id=f"python:{name}",
+            source=self.prefix,
+            name=name,
+            weights="file" if weights_file else "pretrained",
+            weights_file=weights_file,
+            weights_sha256=None,  # known only once the callable has built the model
+            seed=int(seed),
+            preprocessing={},
+            default_layer="output",
+            model_kwargs=dict(model_kwargs or {}),
+            provenance={
+                "requested": f"python:{name}",
+                "module_file": source_file,
+                "module_sha256": hash_weights(source_file) if source_file else None,
+                "versions": library_versions("torchvision", "timm"),
+            },
+        )
+
+    def load(self, config: ModelConfig) -> LoadedModel:
+        torch = torch_module()
+        module, func = _split(config.name)
+        mod = _import(module)
+        fn = getattr(mod, func, None)
+        if not callable(fn):
+            raise InputError(f"{config.model_id}: {module} has no callable {func!r}.")
+        with seeded(config.seed or 0):
+            built = fn(**dict(config.model_kwargs))
+        model, transform = _unpack(built, config.model_id)
+        if not isinstance(model, torch.nn.Module):
+            raise InputError(f"{config.model_id}: the callable returned a {type(model).__name__}, not a torch.nn.Module.")
+        if not callable(transform):
+            raise InputError(f"{config.model_id}: the returned transform is not callable.")
+        if config.weights == "file":
+            apply_state_dict(model, load_state_dict_file(config.weights_file), config.model_id)  # type: ignore[arg-type]
+        model.eval()
+        timm_like = hasattr(model, "forward_features") and hasattr(model, "forward_head")
+        layers: dict[str, Any] = {"output": lambda m, x: m(x)}
+        if timm_like:
+            layers["penultimate"] = lambda m, x: m.forward_head(m.forward_features(x), pre_logits=True)
+        content = hashlib.sha256(
+            f"{config.provenance.get('module_sha256')}|{func}|{state_dict_sha256(model)}".encode()
+        ).hexdigest()
+        config = config.replace(
+            weights_sha256=content,
+            preprocessing={"transform": repr(transform)},
+            default_layer="penultimate" if timm_like else "output",
+        )
+        return LoadedModel(config=config, module=model, transform=transform, layers=layers)
+
+
+def _unpack(built: Any, model_id: str) -> tuple[Any, Any]:
+    if isinstance(built, Mapping):
+        if "model" in built and "transform" in built:
+            return built["model"], built["transform"]
+    elif isinstance(built, (tuple, list)) and len(built) == 2:
+        return built[0], built[1]
+    elif hasattr(built, "model") and hasattr(built, "transform"):
+        return built.model, built.transform
+    raise InputError(
+        f"{model_id}: the callable must return (model, transform), a dict with 'model' and 'transform', "
+        f"or an object with those attributes; it returned {type(built).__name__}."
+    )

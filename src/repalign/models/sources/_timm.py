@@ -1,0 +1,196 @@
+"""``timm:<arch>[.<tag>]``: PyTorch Image Models, the primary source.
+
+The penultimate embedding is timm's own pre-logits output,
+``forward_head(forward_features(x), pre_logits=True)``, defined the same way for CNNs,
+ViTs and MLP-mixers. ``intermediate:<i>`` reads block/stage ``i`` through
+``forward_intermediates`` (NCHW, prefix tokens dropped), pooled explicitly.
+Preprocessing is timm's resolved data config of the pinned tag.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..._errors import DataNotFoundError, InputError
+from ..config import LoadedModel, ModelConfig, library_versions
+from ._common import (
+    Source,
+    hash_weights,
+    hf_cached_file,
+    hf_offline,
+    image_transform,
+    match_names,
+    merge_preprocessing,
+    missing_weights_message,
+    seeded,
+    torch_module,
+)
+
+log = logging.getLogger(__name__)
+
+_HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+
+
+class TimmSource(Source):
+    prefix = "timm"
+    extra = "torch"
+    requires = ("torch", "timm")
+    summary = "PyTorch Image Models, <arch>[.<tag>]; penultimate = forward_head(..., pre_logits=True)"
+    example = "timm:resnet50.a1_in1k"
+
+    def _timm(self) -> Any:
+        return self.import_("timm")
+
+    # -- configuration, without building the model -----------------------------------
+    def config(
+        self,
+        name: str,
+        *,
+        pretrained: bool = True,
+        weights: str | os.PathLike[str] | None = None,
+        seed: int = 0,
+        image_size: int | None = None,
+        preprocessing: Mapping[str, Any] | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+    ) -> ModelConfig:
+        timm = self._timm()
+        from ..resolve import resolve_timm
+
+        kind = self._weights_kind(pretrained, weights)
+        arch, tag = timm.models.split_model_name_tag(name)
+        provenance: dict[str, Any] = {"requested": f"timm:{name}"}
+        if kind == "pretrained":
+            res = resolve_timm(f"timm:{name}", name)
+            if res.method == "no-pretrained-weights":
+                raise InputError(
+                    f"timm:{name}: timm has no pretrained weights for this architecture; "
+                    "use random initialisation (pretrained=False, CLI --random-init) or --weights FILE."
+                )
+            full = res.model_id.split(":", 1)[1]
+            provenance["resolution"] = res.to_dict()
+            arch, tag = timm.models.split_model_name_tag(full)
+        elif name in timm.models.get_deprecated_models():
+            full = timm.models.get_deprecated_models()[name]
+            arch, tag = timm.models.split_model_name_tag(full)
+        if not timm.models.is_model(arch):
+            from ..resolve import resolve_timm as _r
+
+            _r(f"timm:{name}", arch)  # raises with close matches
+        cfg_name = f"{arch}.{tag}" if tag else arch
+        try:
+            pcfg = timm.models.get_pretrained_cfg(cfg_name)
+        except RuntimeError as exc:
+            raise InputError(f"timm:{name}: {exc}") from exc
+        cfg_dict = pcfg.to_dict() if pcfg is not None else {}
+        data_cfg = timm.data.resolve_data_config(pretrained_cfg=cfg_dict) if cfg_dict else {}
+        prep = merge_preprocessing(data_cfg, image_size=image_size, overrides=preprocessing, source=f"timm:{name}")
+        if kind == "pretrained":
+            model_name = f"{arch}.{tag}"
+            weights_file = self._find_cached_weights(cfg_dict)
+            for key in ("hf_hub_id", "url", "license", "origin_url", "paper_ids"):
+                if cfg_dict.get(key):
+                    provenance[key] = cfg_dict[key]
+        elif kind == "file":
+            model_name = f"{arch}.{tag}" if tag else arch
+            weights_file, _ = self._check_weights_file(weights)  # type: ignore[arg-type]
+        else:
+            model_name = f"{arch}.{tag}" if tag and tag != "untrained" else arch
+            weights_file = None
+        provenance["versions"] = library_versions("timm", "safetensors")
+        return ModelConfig(
+            model_id=f"timm:{model_name}",
+            source="timm",
+            name=model_name,
+            modality="image",
+            weights=kind,
+            weights_file=weights_file,
+            weights_sha256=hash_weights(weights_file) if weights_file else None,
+            seed=int(seed) if kind == "random-init" else None,
+            preprocessing=prep,
+            default_layer="penultimate",
+            model_kwargs=dict(model_kwargs or {}),
+            provenance=provenance,
+        )
+
+    def _find_cached_weights(self, cfg: Mapping[str, Any]) -> str | None:
+        """The local file timm would load the pretrained weights from, without any download."""
+        hub_id = cfg.get("hf_hub_id")
+        if hub_id:
+            repo, _, revision = hub_id.partition("@")
+            names = (cfg["hf_hub_filename"],) if cfg.get("hf_hub_filename") else _HF_WEIGHT_FILES
+            found = hf_cached_file(repo, names, revision or None)
+            if found:
+                return found
+        url = cfg.get("url")
+        if url:
+            torch = torch_module()
+            candidate = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url.split("?")[0])
+            if candidate.is_file():
+                return str(candidate)
+        return None
+
+    # -- building ------------------------------------------------------------------
+    def load(self, config: ModelConfig) -> LoadedModel:
+        timm = self._timm()
+        kwargs = dict(config.model_kwargs)
+        name = config.name
+        if config.weights == "random-init":
+            with seeded(config.seed or 0):
+                model = timm.create_model(name, pretrained=False, **kwargs)
+        else:
+            if config.weights_file is None:
+                model = self._download(config, kwargs)
+                config = self.config(
+                    name, pretrained=True, image_size=None, model_kwargs=config.model_kwargs,
+                ).replace(preprocessing=config.preprocessing)
+                if config.weights_file is None:
+                    raise DataNotFoundError(missing_weights_message(config.model_id))
+            else:
+                try:
+                    model = timm.create_model(
+                        name, pretrained=True, pretrained_cfg_overlay={"file": config.weights_file}, **kwargs
+                    )
+                except (RuntimeError, ValueError, KeyError) as exc:
+                    raise InputError(
+                        f"{config.model_id}: the weights in {config.weights_file} do not fit this model: {exc}"
+                    ) from exc
+        model.eval()
+        return LoadedModel(
+            config=config,
+            module=model,
+            transform=image_transform(config.preprocessing),
+            layers={
+                "penultimate": lambda m, x: m.forward_head(m.forward_features(x), pre_logits=True),
+                "logits": lambda m, x: m(x),
+                "features": lambda m, x: m.forward_features(x),
+            },
+            intermediate=_intermediate if hasattr(model, "forward_intermediates") else None,
+        )
+
+    def _download(self, config: ModelConfig, kwargs: dict[str, Any]) -> Any:
+        timm = self._timm()
+        hub = config.provenance.get("hf_hub_id")
+        url = config.provenance.get("url")
+        if hf_offline() and hub:
+            raise DataNotFoundError(missing_weights_message(config.model_id, hf_repo=hub, url=url or None))
+        log.info("%s: weights not in the local cache; asking timm to download them", config.model_id)
+        try:
+            return timm.create_model(config.name, pretrained=True, **kwargs)
+        except Exception as exc:  # network, hub and HTTP errors have many types
+            raise DataNotFoundError(
+                missing_weights_message(config.model_id, hf_repo=hub, url=url or None)
+                + f" (The download failed: {type(exc).__name__}: {str(exc)[:200]})"
+            ) from exc
+
+    def available(self, pattern: str | None = None) -> list[str]:
+        timm = self._timm()
+        return match_names(list(timm.list_pretrained()), pattern)
+
+
+def _intermediate(module: Any, x: Any, index: int) -> Any:
+    out = module.forward_intermediates(x, indices=[index], intermediates_only=True)
+    return out[0] if isinstance(out, (list, tuple)) else out
