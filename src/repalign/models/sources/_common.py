@@ -198,8 +198,14 @@ def hf_cached_snapshot(repo_id: str, revision: str | None = None) -> str | None:
 
 
 def hf_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` is on (the environment, or huggingface_hub's own setting)."""
     value = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
-    return value in ("1", "true", "yes", "on")
+    if value in ("1", "true", "yes", "on"):
+        return True
+    import sys
+
+    constants = sys.modules.get("huggingface_hub.constants")
+    return bool(getattr(constants, "HF_HUB_OFFLINE", False))
 
 
 def missing_weights_message(model_id: str, *, hf_repo: str | None = None, url: str | None = None, extra: str = "") -> str:

@@ -86,6 +86,8 @@ class TimmSource(Source):
         except RuntimeError as exc:
             raise InputError(f"timm:{name}: {exc}") from exc
         cfg_dict = pcfg.to_dict() if pcfg is not None else {}
+        if cfg_dict.get("tag"):
+            provenance["preprocessing_from"] = f"{arch}.{cfg_dict['tag']}"
         data_cfg = timm.data.resolve_data_config(pretrained_cfg=cfg_dict) if cfg_dict else {}
         prep = merge_preprocessing(data_cfg, image_size=image_size, overrides=preprocessing, source=f"timm:{name}")
         if kind == "pretrained":
