@@ -95,7 +95,14 @@ def _download(url: str, part: Path, timeout: float) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "repalign"})
     if have:
         request.add_header("Range", f"bytes={have}-")
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked by caller
+    try:
+        response_cm = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) only, checked by caller
+    except urllib.error.HTTPError as exc:
+        if have and exc.code == 416:  # range not satisfiable: the part already holds the whole file
+            log.info("%s: the partial download is already complete", part.name)
+            return
+        raise
+    with response_cm as response:
         status = getattr(response, "status", 200)
         if have and status != 206:  # the server ignored the range: start over
             log.info("server does not support resuming; restarting %s", part.name)
