@@ -73,20 +73,39 @@ def read_mat(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"{p}: MATLAB file not found.")
+    if _is_hdf5(p):
+        return _read_mat_v73(p)
     try:
         data = scipy.io.loadmat(p)
-    except NotImplementedError:  # v7.3: an HDF5 file
-        h5py = optional_import("h5py", extra="io", purpose=f"Reading the MATLAB v7.3 file {p}")
-        out: dict[str, Any] = {}
-        with h5py.File(p, "r") as fh:
+    except NotImplementedError:  # a v7.3 header scipy recognises
+        return _read_mat_v73(p)
+    except Exception as exc:  # noqa: BLE001 - scipy's parser raises many types on malformed files
+        raise InputError(f"{p}: not a readable MATLAB file ({type(exc).__name__}: {exc}).") from exc
+    return {k: v for k, v in data.items() if not k.startswith("__")}
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _is_hdf5(path: Path) -> bool:
+    # HDF5 files start with the signature at offset 0 or after a user block (MATLAB: 512 bytes).
+    with open(path, "rb") as fh:
+        head = fh.read(2048 + len(_HDF5_SIGNATURE))
+    return any(head[o : o + len(_HDF5_SIGNATURE)] == _HDF5_SIGNATURE for o in (0, 512, 1024, 2048))
+
+
+def _read_mat_v73(path: Path) -> dict[str, Any]:
+    h5py = optional_import("h5py", extra="io", purpose=f"Reading the MATLAB v7.3 file {path}")
+    out: dict[str, Any] = {}
+    try:
+        with h5py.File(path, "r") as fh:
             for key, value in fh.items():
                 if isinstance(value, h5py.Dataset) and not key.startswith("#"):
                     arr = value[()]
-                    out[key] = arr.T if getattr(arr, "ndim", 0) == 2 else arr
-        return out
-    except (ValueError, TypeError, OSError) as exc:
-        raise InputError(f"{p}: not a readable MATLAB file ({exc}).") from exc
-    return {k: v for k, v in data.items() if not k.startswith("__")}
+                    out[key] = arr.T if getattr(arr, "ndim", 0) == 2 else arr  # MATLAB is column-major
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable MATLAB v7.3 (HDF5) file ({exc}).") from exc
+    return out
 
 
 def _describe(value: Any) -> str:
