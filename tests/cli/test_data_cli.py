@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from repalign.cli import main
 from repalign.data.peterson import DOMAINS

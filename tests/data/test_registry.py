@@ -147,3 +147,22 @@ def test_fetch_dataset_downloads_and_extracts_an_archive(http_server, tmp_path, 
     assert load_reference("toy:part1").ids == tuple(ids)
     n = len(state.requests)
     assert fetch_dataset("toy") == path and len(state.requests) == n  # already extracted: nothing fetched
+
+
+def test_registered_folder_that_disappeared(tmp_path, rng, capsys):
+    import shutil
+
+    root = tmp_path / "copy"
+    make_folders_copy(root, rng, n=4, images=(), halves=(), domains=("animals",))
+    register_dataset("peterson2018", root)
+    shutil.rmtree(root)
+    with pytest.raises(DataNotFoundError, match=r"was registered at .*copy, which no longer exists. Register it again"):
+        dataset_root("peterson2018")
+    with pytest.raises(DataNotFoundError, match="no longer exists"):
+        verify_registered("peterson2018")
+    with pytest.raises(InputError, match="'things' is not registered"):
+        verify_registered("things")
+    from repalign.cli import main
+
+    assert main(["data", "list"]) == 0  # a broken copy does not hide the other datasets
+    assert "error: dataset 'peterson2018' was registered at" in capsys.readouterr().out

@@ -126,18 +126,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _noise_ceiling(args: argparse.Namespace, metrics: list[str]) -> Any:
     """The noise ceiling when A or B is a dataset reference whose copy has split halves, else None."""
-    from ..data.references import is_reference, load_reference, split_halves
+    from .._errors import RepalignError
+    from ..data.references import is_reference, load_reference, parse_reference, split_halves
+    from ..data.registry import get_dataset
     from ..data.reliability import noise_ceiling
 
     for spec in (args.a, args.b):
-        if is_reference(spec):
+        if is_reference(spec) and get_dataset(parse_reference(spec).name).kind == "matrices":
             try:
                 halves = split_halves(spec, data_root=args.data_root)
-            except Exception:  # noqa: BLE001 - not a matrix dataset (e.g. things:spose): no ceiling
-                halves = None
-            if halves is not None:
-                full = load_reference(spec, data_root=args.data_root)
-                return noise_ceiling(*halves, metrics=metrics, full=full, ties=args.ties)
+                if halves is not None:
+                    full = load_reference(spec, data_root=args.data_root)
+                    return noise_ceiling(*halves, metrics=metrics, full=full, ties=args.ties)
+            except RepalignError as exc:  # the scores stand without it; say why it is missing
+                log.warning("%s: no noise ceiling: %s", spec, exc)
     return None
 
 

@@ -85,15 +85,17 @@ def _local(name: str, root: Path | None) -> tuple[Any, Path | None, str]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..data.registry import dataset_names, get_dataset
+    from ..data.registry import dataset_names, get_dataset, registered_datasets
 
     rows = []
+    registered = registered_datasets()
     for name in dataset_names():
         ds = get_dataset(name)
         try:
             _, root, how = _local(name, None)
+            error = how if root is None and name in registered else None  # registered, but gone
         except Exception as exc:  # noqa: BLE001 - a broken copy must not hide the other datasets
-            root, how = None, f"error: {exc}"
+            root, how, error = None, None, str(exc)
         rows.append({
             "name": name,
             "kind": ds.kind,
@@ -101,12 +103,18 @@ def run_list(args: argparse.Namespace) -> int:
             "download": f"{len(ds.remote)} verified files" if ds.remote else "manual (see info)",
             "local": str(root) if root is not None else None,
             "local_source": how if root is not None else None,
+            "local_error": error,
             "title": ds.title,
         })
     if args.json:
         print_json({"datasets": rows})
         return 0
-    table = [[r["name"], r["kind"], r["download"], f"{r['local']} ({r['local_source']})" if r["local"] else "not found", r["title"]] for r in rows]
+    table = [
+        [r["name"], r["kind"], r["download"],
+         f"{r['local']} ({r['local_source']})" if r["local"] else (f"error: {r['local_error']}" if r["local_error"] else "not found"),
+         r["title"]]
+        for r in rows
+    ]
     print(format_table(table, ["name", "kind", "download", "local copy", "title"]))
     return 0
 

@@ -20,6 +20,8 @@ Submodules
 from __future__ import annotations
 
 from .alignment import DatasetAlignment, DomainStimuli, align_dataset
+from .folders import match_images
+from .images import list_images, load_image
 from .matrices import load_matrix
 from .references import (
     is_reference,
@@ -52,10 +54,13 @@ __all__ = [
     "dataset_root",
     "get_dataset",
     "is_reference",
+    "list_images",
+    "load_image",
     "load_matrix",
     "load_reference",
     "load_reference_triplets",
     "load_triplets",
+    "match_images",
     "noise_ceiling",
     "odd_one_out_accuracy",
     "parse_reference",

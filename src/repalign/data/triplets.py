@@ -322,19 +322,24 @@ class TripletAccuracy:
         return asdict(self)
 
 
-def _scores_odd_one_out(sim: np.ndarray, t: np.ndarray, odd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-triplet expected accuracy (1/t over t tied best pairs) and the tie size."""
+def _scores_odd_one_out(flat: np.ndarray, m: int, t: np.ndarray, odd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-triplet expected accuracy (1/t over t tied best pairs) and the tie size.
+
+    ``flat`` is the raveled ``m x m`` similarity matrix; ``s[p]`` is the similarity of the pair
+    that leaves out position ``p``.
+    """
     i, j, k = t[:, 0], t[:, 1], t[:, 2]
-    # pair_sim[:, p] is the similarity of the pair that leaves out position p.
-    pair_sim = np.stack((sim[j, k], sim[i, k], sim[i, j]), axis=1)
-    best = pair_sim == pair_sim.max(axis=1, keepdims=True)
-    n_best = best.sum(axis=1)
-    hit = best[np.arange(t.shape[0]), odd]
-    return hit / n_best, n_best
+    s0 = flat.take(j * m + k)
+    s1 = flat.take(i * m + k)
+    s2 = flat.take(i * m + j)
+    best = np.maximum(np.maximum(s0, s1), s2)
+    n_best = (s0 == best).astype(np.int8) + (s1 == best) + (s2 == best)
+    chosen = np.choose(odd, (s0, s1, s2))
+    return (chosen == best) / n_best, n_best
 
 
-def _scores_anchor(sim: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    diff = sim[t[:, 0], t[:, 1]] - sim[t[:, 0], t[:, 2]]
+def _scores_anchor(flat: np.ndarray, m: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    diff = flat.take(t[:, 0] * m + t[:, 1]) - flat.take(t[:, 0] * m + t[:, 2])
     tied = diff == 0
     return np.where(tied, 0.5, (diff > 0).astype(np.float64)), np.where(tied, 2, 1)
 
@@ -377,7 +382,9 @@ def triplet_accuracy(
         raise InputError(f"rep must be a Representation, got {type(rep).__name__}.")
     if int(chunk) < 1:
         raise InputError(f"chunk must be a positive integer; got {chunk}.")
-    used = np.unique(data.triplets)
+    present = np.zeros(len(data.items), dtype=bool)
+    present[data.triplets.ravel()] = True  # O(n), unlike np.unique's sort
+    used = np.flatnonzero(present)
     used_ids = [data.items[u] for u in used]
     missing = [x for x in used_ids if x not in rep.index]
     if missing:
@@ -388,18 +395,22 @@ def triplet_accuracy(
             f"{rep.name or 'representation'} lacks {len(missing)} of the {len(used_ids)} items the triplets in "
             f"{data.source} use: {preview(missing)}.{hint}"
         )
-    sim = rep.select(used_ids).similarity(similarity)
-    local = np.full(len(data.items), -1, dtype=np.int64)
-    local[used] = np.arange(used.size)
+    flat = np.ascontiguousarray(rep.select(used_ids).similarity(similarity)).ravel()
+    m = used.size
+    identity = m == len(data.items)  # every item is used: indices are already rows
+    local = None if identity else np.full(len(data.items), -1, dtype=np.int64)
+    if local is not None:
+        local[used] = np.arange(m)
     total = 0.0
     n_used = 0
     n_tied = 0
     for start in range(0, data.n_triplets, int(chunk)):
-        t = local[data.triplets[start : start + int(chunk)]]
+        block = data.triplets[start : start + int(chunk)]
+        t = block.astype(np.int64, copy=False) if local is None else local[block]
         if data.format == "odd-one-out":
-            scores, n_best = _scores_odd_one_out(sim, t, data.odd[start : start + int(chunk)])
+            scores, n_best = _scores_odd_one_out(flat, m, t, data.odd[start : start + int(chunk)])
         else:
-            scores, n_best = _scores_anchor(sim, t)
+            scores, n_best = _scores_anchor(flat, m, t)
         tied = n_best > 1
         n_tied += int(tied.sum())
         if ties == "exclude":
@@ -410,7 +421,7 @@ def triplet_accuracy(
         raise InputError(
             f"ties='exclude' left none of the {data.n_triplets} triplets of {data.source}: every prediction is tied."
         )
-    return TripletAccuracy(data.metric, total / n_used, data.n_triplets, n_used, n_tied, int(used.size), ties, similarity)
+    return TripletAccuracy(data.metric, total / n_used, data.n_triplets, n_used, n_tied, int(m), ties, similarity)
 
 
 def odd_one_out_accuracy(
