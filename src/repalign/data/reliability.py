@@ -451,9 +451,8 @@ def ratings_noise_ceiling(
         raise InputError(
             f"{name}: {empty.size} of the {r.n_pairs} stimulus pairs have no rating: {preview(_pair_names(r, empty))}."
         )
-    raters = np.zeros(r.n_pairs, dtype=np.int64)
-    for p in range(r.n_participants):  # distinct participants per pair
-        raters += np.bincount(np.unique(r.pair[r.participant == p]), minlength=r.n_pairs)
+    rated = np.unique(r.participant * r.n_pairs + r.pair)  # distinct (participant, pair)
+    raters = np.bincount(rated % r.n_pairs, minlength=r.n_pairs)
     few = np.flatnonzero(raters < 2)
     if few.size:
         raise InputError(

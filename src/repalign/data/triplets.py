@@ -491,10 +491,9 @@ def triplet_ceiling(data: TripletData) -> TripletCeiling:
             "ceiling) cannot be measured."
         )
     g, c = group[repeated], choice[repeated]
-    _, answer_counts = np.unique(np.column_stack((g, c)), axis=0, return_counts=True)
-    pair_groups = np.unique(np.column_stack((g, c)), axis=0)[:, 0]
-    best = np.zeros(counts.size, dtype=np.int64)
-    np.maximum.at(best, pair_groups, answer_counts)
+    answers, answer_counts = np.unique(np.column_stack((g, c)), axis=0, return_counts=True)
+    best = np.zeros(counts.size, dtype=np.int64)  # count of each triplet's most frequent answer
+    np.maximum.at(best, answers[:, 0], answer_counts)
     n_trials = int(repeated.sum())
     rep_counts = counts[counts >= 2]
     agree_pairs = float(np.sum(answer_counts * (answer_counts - 1)))
