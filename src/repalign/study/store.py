@@ -49,7 +49,7 @@ def unit_key(unit_id: str) -> str:
     Examples
     --------
     >>> unit_key("timm:resnet50.a1_in1k")
-    'timm_resnet50.a1_in1k-5e1ac0d1'
+    'timm_resnet50.a1_in1k-4d4ea6ef'
     """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", unit_id).strip("._")[:80] or "unit"
     digest = hashlib.sha256(unit_id.encode()).hexdigest()[:8]
