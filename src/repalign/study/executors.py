@@ -6,7 +6,8 @@ traceback of a failed unit. Workers never write to the run directory; only the d
 
 * ``local`` with ``workers=1``: units run one after another in this process.
 * ``local`` with ``workers>1``: a process pool (``spawn`` start method, safe with CUDA and
-  threads). A worker that dies (killed, out of memory) fails only the unit it held.
+  threads). When a worker dies (killed, out of memory), the units it may have held are
+  rerun one at a time; only a unit that kills its worker again is recorded as failed.
 * ``ray``: tasks on a Ray cluster (``address=None`` starts a local one), one GPU per unit
   when the cluster has GPUs; results stream back with ``ray.wait``.
 """
@@ -72,37 +73,44 @@ def _run_sequential(fn: UnitFunction, units: Sequence[str], context: dict[str, A
         yield uid, execute_unit(fn, uid, context)
 
 
+def _run_isolated(fn: UnitFunction, uid: str, context: dict[str, Any], ctx: Any) -> Outcome:
+    """Run one unit alone in a fresh worker, so a worker death can be blamed on it."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        try:
+            return pool.submit(execute_unit, fn, uid, context).result()
+        except BrokenProcessPool as exc:
+            return Outcome(None, f"WorkerDied: the worker process died while running this unit alone ({exc})")
+
+
 def _run_pool(fn: UnitFunction, units: Sequence[str], context: dict[str, Any], workers: int) -> Iterator[tuple[str, Outcome]]:
     queue = list(units)
     ctx = mp.get_context("spawn")
     while queue:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
         running: dict[Future, str] = {}
-        broken = False
+        suspects: list[str] = []
         try:
-            while queue or running:
-                while queue and len(running) < workers and not broken:
+            while (queue or running) and not suspects:
+                while queue and len(running) < workers:
                     uid = queue.pop(0)
                     running[pool.submit(execute_unit, fn, uid, context)] = uid
-                if not running:
-                    break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in finished:
                     uid = running.pop(fut)
                     try:
-                        yield uid, fut.result()
-                    except BrokenProcessPool as exc:
-                        # The process died (killed, out of memory): the pool is unusable.
-                        broken = True
-                        yield uid, Outcome(None, f"WorkerDied: the worker process running this unit died ({exc})")
-                if broken:
-                    # Units still "running" may or may not have been the culprit: retry them
-                    # in a fresh pool; the one that died is recorded as failed above.
-                    queue = [running[f] for f in running] + queue
-                    running.clear()
-                    break
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        suspects.append(uid)
+                        continue
+                    yield uid, outcome
+            # A worker died (killed, out of memory) and broke the pool. Every unit in flight
+            # is a suspect: rerun each alone, so only the one that dies again is failed.
+            suspects += list(running.values())
         finally:
-            pool.shutdown(wait=not broken, cancel_futures=True)
+            pool.shutdown(wait=not suspects, cancel_futures=True)
+        for uid in suspects:
+            log.warning("a worker died; rerunning %s on its own to find the cause", uid)
+            yield uid, _run_isolated(fn, uid, context, ctx)
 
 
 def _run_ray(
