@@ -15,7 +15,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never write to the user's cache or the working directory from a test."""
-    home = tmp_path_factory.getbasetemp() / "repalign-home"
+    home = tmp_path_factory.mktemp("repalign-home")  # per test: no registry leaks between tests
     monkeypatch.setenv("REPALIGN_HOME", str(home))
     monkeypatch.setenv("REPALIGN_DATA", str(home / "data"))
     monkeypatch.setenv("REPALIGN_CACHE", str(home / "features"))

@@ -13,6 +13,8 @@ Formats (documented for users in ``docs/formats.md``):
 * **NPZ**: an ``ids`` array plus exactly one of ``features``, ``similarity`` or
   ``dissimilarity`` (the key states the kind). Optional ``labels``. Read with
   ``allow_pickle=False``.
+* **NPY + id list, MAT**: a square matrix with its ids beside it
+  (:func:`repalign.data.matrices.load_matrix`).
 """
 
 from __future__ import annotations
@@ -194,7 +196,7 @@ def load_representation(
     ----------
     path : path-like
         ``.csv``/``.tsv``/``.txt`` (labeled matrix or feature table), ``.parquet``
-        (feature table) or ``.npz``.
+        (feature table), ``.npz``, or ``.npy``/``.mat`` (matrix + id list).
     kind : {"similarity", "dissimilarity", "features"}, optional
         Overrides detection. For a labeled matrix, the kind is otherwise detected from
         its diagonal (:func:`detect_matrix_kind`) and the reason is recorded in
@@ -227,6 +229,12 @@ def load_representation(
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return _load_npz(p, kind, symmetrize, name)
+    if suffix in (".npy", ".mat"):  # a matrix plus an id list (see repalign.data.matrices)
+        from .data.matrices import load_matrix
+
+        if kind == "features":
+            raise InputError(f"{source}: .npy and .mat files are read as similarity or dissimilarity matrices.")
+        return load_matrix(p, kind=kind, symmetrize=symmetrize, name=name)
     if suffix == ".parquet":
         optional_import("pyarrow", extra="io", purpose="Reading Parquet files")
         if kind not in (None, "features"):
@@ -246,5 +254,5 @@ def load_representation(
         table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)
         return _feature_table(table, source, id_column, name)
     raise InputError(
-        f"{source}: unsupported file type {suffix!r}. Supported: .csv, .tsv, .txt, .parquet, .npz."
+        f"{source}: unsupported file type {suffix!r}. Supported: .csv, .tsv, .txt, .parquet, .npz, .npy, .mat."
     )

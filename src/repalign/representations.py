@@ -102,10 +102,9 @@ class Representation:
     >>> rep = Representation.from_features(["a", "b", "c"], np.eye(3))
     >>> rep.kind, rep.n_stimuli
     ('features', 3)
-    >>> Representation.from_dissimilarity(["a", "b", "c"], 1 - np.eye(3)).similarity()
-    array([[-0., -1., -1.],
-           [-1., -0., -1.],
-           [-1., -1., -0.]])
+    >>> d = Representation.from_dissimilarity(["a", "b", "c"], [[0, 2, 5], [2, 0, 1], [5, 1, 0]])
+    >>> d.similarity()[0].tolist()  # dissimilarities are negated, never reinterpreted
+    [-0.0, -2.0, -5.0]
     """
 
     __slots__ = ("_ids", "_values", "_kind", "name", "meta", "_index")

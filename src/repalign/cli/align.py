@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
+    from ..data.triplets import TRIPLET_METRICS
     from ..metrics import DEFAULT_METRICS, METRICS, TIE_POLICIES
     from ..similarity import SIMILARITY_FUNCTIONS
 
@@ -21,12 +22,18 @@ def register(subparsers: Any) -> None:
         "align",
         help="alignment metrics between two representations",
         description="Compare two representations of the same stimuli (files: labeled matrix "
-        "CSV, feature table CSV/Parquet, or .npz). Stimuli are matched by id.",
+        "CSV, feature table CSV/Parquet, .npz, .npy + ids, .mat; or a dataset reference such as "
+        "peterson2018:animals with --data-root). Stimuli are matched by id. With --metric odd-one-out, "
+        "A is a triplet file (or things:test) and B the representation scored on it.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("a", nargs="?", metavar="A", help="first representation (e.g. the human data)")
     p.add_argument("b", nargs="?", metavar="B", help="second representation (e.g. model features)")
-    p.add_argument("--metric", default=",".join(DEFAULT_METRICS), help=f"comma-separated, of: {', '.join(METRICS)}")
+    p.add_argument(
+        "--metric", default=",".join(DEFAULT_METRICS),
+        help=f"comma-separated, of: {', '.join(METRICS)}; or one of {', '.join(TRIPLET_METRICS.values())} "
+        "to score B on the human triplets in A",
+    )
     p.add_argument("--similarity", default="cosine", choices=SIMILARITY_FUNCTIONS, help="similarity for feature representations")
     p.add_argument("--ties", default="half", choices=TIE_POLICIES, help="tie policy of the triplet metric")
     p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="stimulus resamples for confidence intervals (0: none)")
@@ -36,6 +43,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--kind-b", choices=("similarity", "dissimilarity", "features"), help="what B holds (overrides detection)")
     p.add_argument("--symmetrize", action="store_true", help="accept asymmetric matrices as (M + M.T) / 2")
     p.add_argument("--intersect", action="store_true", help="compare only the stimulus ids both have")
+    p.add_argument("--data-root", type=Path, help="folder of the dataset named by a reference such as peterson2018:animals")
+    p.add_argument("--items", type=Path, help="item list (one id a line) that the indices of a triplet file refer to")
     p.add_argument("--example", action="store_true", help="write a synthetic example pair and align it (no data needed)")
     p.add_argument("--example-dir", type=Path, help="where --example writes its files (default: a new temporary folder)")
     add_json_flag(p)
@@ -51,7 +60,6 @@ def _describe(rep: Any, similarity: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from .._errors import InputError
-    from ..io import load_representation
     from ..metrics import compare
 
     if args.example:
@@ -68,17 +76,27 @@ def run(args: argparse.Namespace) -> int:
         log.info("example: wrote %s and %s", args.a, args.b)
     if not args.a or not args.b:
         raise InputError("align needs two inputs A and B (or --example).")
-    rep_a = load_representation(args.a, kind=args.kind_a, symmetrize=args.symmetrize)
-    rep_b = load_representation(args.b, kind=args.kind_b, symmetrize=args.symmetrize)
+    from ..data.triplets import TRIPLET_METRICS
+
+    metric_names = [m.strip() for m in str(args.metric).split(",") if m.strip()]
+    if any(m in TRIPLET_METRICS.values() for m in metric_names):
+        return _run_triplets(args, metric_names)
+    from ..data.references import resolve_representation
+
+    rep_a = resolve_representation(args.a, data_root=args.data_root, kind=args.kind_a, symmetrize=args.symmetrize)
+    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
     result = compare(
         rep_a, rep_b, metrics=args.metric, similarity=args.similarity, ties=args.ties,
         bootstrap=args.bootstrap, confidence=args.confidence, seed=args.seed,
         how="intersect" if args.intersect else "exact",
     )
+    ceiling = _noise_ceiling(args, list(result.scores))
     if args.json:
         out = result.to_dict()
         out["a"] = {"path": args.a, "kind": rep_a.kind, "n_stimuli": rep_a.n_stimuli}
         out["b"] = {"path": args.b, "kind": rep_b.kind, "n_stimuli": rep_b.n_stimuli}
+        if ceiling is not None:
+            out["noise_ceiling"] = ceiling.to_dict()
         print_json(out)
         return 0
     print(f"A: {args.a}: {_describe(rep_a, args.similarity)}")
@@ -87,12 +105,87 @@ def run(args: argparse.Namespace) -> int:
     header = ["metric", "value"]
     if result.intervals:
         header.append(f"{result.confidence:.0%} CI ({result.n_bootstrap} bootstrap resamples)")
+    if ceiling is not None:
+        header.append("noise ceiling [lower, upper]")
     rows = []
     for metric, value in result.scores.items():
         row = [metric, f"{value:.4f}"]
         if result.intervals:
             lo, hi = result.intervals[metric]
             row.append(f"[{lo:.4f}, {hi:.4f}]")
+        if ceiling is not None:
+            e = ceiling[metric]
+            row.append(f"[{e.lower:.4f}, {e.upper:.4f}]")
         rows.append(row)
     print(format_table(rows, header))
+    if ceiling is not None:
+        print(f"\nnoise ceiling of {ceiling.source}: lower = one half of the participants against the other, "
+              "upper = each half against the full data (see docs/data.md)")
+    return 0
+
+
+def _noise_ceiling(args: argparse.Namespace, metrics: list[str]) -> Any:
+    """The noise ceiling when A or B is a dataset reference whose copy has split halves, else None."""
+    from .._errors import RepalignError
+    from ..data.references import is_reference, load_reference, parse_reference, split_halves
+    from ..data.registry import get_dataset
+    from ..data.reliability import noise_ceiling
+
+    for spec in (args.a, args.b):
+        if is_reference(spec) and get_dataset(parse_reference(spec).name).kind == "matrices":
+            try:
+                halves = split_halves(spec, data_root=args.data_root)
+                if halves is not None:
+                    full = load_reference(spec, data_root=args.data_root)
+                    return noise_ceiling(*halves, metrics=metrics, full=full, ties=args.ties)
+            except RepalignError as exc:  # the scores stand without it; say why it is missing
+                log.warning("%s: no noise ceiling: %s", spec, exc)
+    return None
+
+
+def _run_triplets(args: argparse.Namespace, metric_names: list[str]) -> int:
+    """``--metric odd-one-out`` (or anchor-triplet): score representation B on the triplets in A."""
+    from .._errors import InputError
+    from ..data.references import resolve_representation, resolve_triplets
+    from ..data.triplets import triplet_accuracy, triplet_ceiling
+
+    if len(metric_names) != 1:
+        raise InputError(
+            f"--metric {args.metric}: a triplet accuracy is computed alone (A is a triplet file, not a matrix); "
+            "run the matrix metrics separately."
+        )
+    if args.bootstrap:
+        raise InputError("--bootstrap is not available for triplet accuracy.")
+    data = resolve_triplets(args.a, data_root=args.data_root, items=args.items)
+    if data.metric != metric_names[0]:
+        raise InputError(
+            f"{args.a}: holds {data.format} triplets, whose metric is {data.metric!r}, not {metric_names[0]!r}."
+        )
+    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
+    acc = triplet_accuracy(rep_b, data, similarity=args.similarity, ties=args.ties)
+    try:
+        ceiling = triplet_ceiling(data)
+    except InputError:
+        ceiling = None  # no repeated triplets: no ceiling to report
+    if args.json:
+        out = {
+            "n_stimuli": acc.n_items, acc.metric: acc.accuracy, "similarity": acc.similarity, "ties": acc.ties,
+            "n_triplets": acc.n_triplets, "n_used": acc.n_used, "n_tied": acc.n_tied,
+            "a": {"path": str(args.a), "kind": "triplets", "format": data.format, "n_triplets": data.n_triplets},
+            "b": {"path": args.b, "kind": rep_b.kind, "n_stimuli": rep_b.n_stimuli},
+        }
+        if ceiling is not None:
+            out["noise_ceiling"] = ceiling.to_dict()
+        print_json(out)
+        return 0
+    print(f"A: {args.a}: {data.n_triplets} {data.format} triplets over {acc.n_items} items")
+    print(f"B: {args.b}: {_describe(rep_b, args.similarity)}")
+    tied = f"; {acc.n_tied} tied predictions ({'scored 1/t' if acc.ties == 'half' else 'left out'})" if acc.n_tied else ""
+    print(f"{acc.n_used} triplets scored{tied}\n")
+    header = ["metric", "value"] + (["noise ceiling [lower, upper]"] if ceiling else [])
+    row = [acc.metric, f"{acc.accuracy:.4f}"] + ([f"[{ceiling.lower:.4f}, {ceiling.upper:.4f}]"] if ceiling else [])
+    print(format_table([row], header))
+    if ceiling is not None:
+        print(f"\nnoise ceiling from {ceiling.n_repeated} repeated triplets ({ceiling.n_trials} trials): lower = "
+              "agreement between two people, upper = the most frequent answer (see docs/data.md)")
     return 0

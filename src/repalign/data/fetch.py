@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -95,11 +96,23 @@ def _download(url: str, part: Path, timeout: float) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "repalign"})
     if have:
         request.add_header("Range", f"bytes={have}-")
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked by caller
+    try:
+        response_cm = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) only, checked by caller
+    except urllib.error.HTTPError as exc:
+        if have and exc.code == 416:  # range not satisfiable: the part already holds the whole file
+            log.info("%s: the partial download is already complete", part.name)
+            return
+        raise
+    with response_cm as response:
         status = getattr(response, "status", 200)
         if have and status != 206:  # the server ignored the range: start over
             log.info("server does not support resuming; restarting %s", part.name)
             have = 0
+        elif have:
+            content_range = response.headers.get("Content-Range", "")
+            if not content_range.startswith(f"bytes {have}-"):
+                part.unlink()  # an unexpected range: start over on the next attempt
+                raise ConnectionError(f"asked for bytes {have}- but the server sent {content_range!r}")
         total = response.headers.get("Content-Length")
         total_bytes = int(total) + have if total is not None else None
         mode = "ab" if have else "wb"
@@ -112,6 +125,9 @@ def _download(url: str, part: Path, timeout: float) -> None:
                 if total_bytes and done / total_bytes >= next_report:
                     log.info("%s: %.0f%% of %.1f MB", part.name[:-5], 100 * done / total_bytes, total_bytes / 1e6)
                     next_report += 0.1
+    if total_bytes is not None and done < total_bytes:
+        # http.client returns b"" when the server closes early; keep the part for resuming.
+        raise ConnectionError(f"the connection closed after {done} of {total_bytes} bytes")
 
 
 def fetch(
@@ -164,7 +180,7 @@ def fetch(
     log.info("downloading %s from %s", remote.filename, remote.url)
     try:
         _download(remote.url, part, timeout)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
         raise DataNotFoundError(
             f"{remote.filename} is not available locally and could not be downloaded from "
             f"{remote.url} ({exc}). On a machine without internet, copy the file to {dest} "

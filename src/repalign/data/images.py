@@ -2,7 +2,8 @@
 
 Every image becomes an 8-bit RGB :class:`PIL.Image.Image` the way a participant saw it:
 
-* transparency (RGBA, LA, palette images with a transparent index) is composited on a
+* transparency (RGBA, LA, palette images with a transparent index, grayscale or RGB
+  images with a transparent colour) is composited on a
   **white** page (the Peterson et al. stimuli are RGBA with transparent backgrounds and
   were shown on white);
 * palette, grayscale, 16-bit, float and CMYK images are converted to RGB;
@@ -45,6 +46,10 @@ def to_rgb(image: Any, *, background: tuple[int, int, int] = _WHITE) -> Any:
     """
     Image = _pil()
     mode = image.mode
+    if mode in ("L", "RGB") and "transparency" in image.info:
+        # Grayscale/RGB PNGs can mark one colour transparent (a tRNS chunk) instead of an alpha channel.
+        image = image.convert("RGBA")
+        mode = image.mode
     if mode == "P":
         # A palette image may mark one index transparent; keep that as alpha.
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
@@ -94,6 +99,8 @@ def load_image(path: str | os.PathLike[str], *, background: tuple[int, int, int]
             return to_rgb(im, background=background)
     except UnidentifiedImageError as exc:
         raise InputError(f"{p}: not a readable image file ({exc}).") from exc
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{p}: refused as a decompression bomb ({exc}).") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{p}: corrupt or truncated image ({exc}).") from exc
 

@@ -13,7 +13,7 @@ when they order it oppositely, or tied in ``x``, in ``y`` or in both. Per row we
 from which ``concordant = n_pairs - tied_x - tied_y + tied_xy - discord``.
 
 Knight's algorithm gives these in O(m log m) per row: sort by (x, y), count ties in the
-runs, and count the inversions of ``y`` in that order with a merge sort. Two
+runs, and count the strict inversions of ``y`` in that order with a merge sort. Two
 implementations agree exactly (tests check both against brute force):
 
 * ``numba`` (the ``repalign[fast]`` extra): one compiled pass per row, rows in parallel.
@@ -50,33 +50,45 @@ def _numba_kernel() -> Any:
     @numba.njit(cache=True, nogil=True)
     def _count_row(x: np.ndarray, y: np.ndarray, buf: np.ndarray, tmp: np.ndarray, out: np.ndarray) -> None:
         m = x.shape[0]
-        # Sort by (x, y): stable argsort on y, then a stable argsort on x.
-        o1 = np.argsort(y, kind="mergesort")
-        o2 = np.argsort(x[o1], kind="mergesort")
-        order = o1[o2]
-        tied_x = 0
-        tied_xy = 0
-        run_x = 1
-        run_xy = 1
+        # Order by x (quicksort), then sort each run of equal x by y: the (x, y) order.
+        order = np.argsort(x)
         for p in range(m):
             buf[p] = y[order[p]]
-        for p in range(1, m):
+        tied_x = 0
+        tied_xy = 0
+        p = 0
+        while p < m:
+            q = p + 1
             xp = x[order[p]]
-            xq = x[order[p - 1]]
-            if xp == xq:
-                tied_x += run_x
-                run_x += 1
-                if buf[p] == buf[p - 1]:
-                    tied_xy += run_xy
-                    run_xy += 1
-                else:
-                    run_xy = 1
-            else:
-                run_x = 1
-                run_xy = 1
-        # Bottom-up merge sort of buf counting strict inversions (equal values are not).
+            while q < m and x[order[q]] == xp:
+                q += 1
+            run = q - p
+            if run > 1:
+                tied_x += run * (run - 1) // 2
+                buf[p:q] = np.sort(buf[p:q])
+                r = 1
+                for t in range(p + 1, q):
+                    if buf[t] == buf[t - 1]:
+                        tied_xy += r
+                        r += 1
+                    else:
+                        r = 1
+            p = q
+        # Strict inversions of y in that order (equal values are not inversions):
+        # insertion sort on blocks of 32, then bottom-up merges, counting as it sorts.
         discord = 0
-        width = 1
+        block = 32
+        for start in range(0, m, block):
+            end = min(start + block, m)
+            for t in range(start + 1, end):
+                key = buf[t]
+                u = t - 1
+                while u >= start and buf[u] > key:
+                    buf[u + 1] = buf[u]
+                    u -= 1
+                buf[u + 1] = key
+                discord += t - 1 - u
+        width = block
         src = buf
         dst = tmp
         while width < m:

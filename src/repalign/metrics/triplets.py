@@ -255,35 +255,37 @@ def sampled_triplet_agreement_from_similarity(
 
 
 def triplet_agreement_bruteforce(
-    sim_a: np.ndarray, sim_b: np.ndarray, *, ties: str = "half", chunk: int = 64
+    sim_a: np.ndarray, sim_b: np.ndarray, *, ties: str = "half", chunk_elements: int = 1 << 22
 ) -> float:
     """Reference O(n^3) implementation: every triplet is scored explicitly.
 
-    Vectorized over blocks of anchors; used by the tests and the benchmark as the
-    independent baseline. Do not use it for large ``n``.
+    For a block of anchors at a time, the sign of ``s[i, j] - s[i, k]`` is computed for every
+    pair ``j < k`` in both matrices and compared; pairs that contain the anchor are skipped.
+    Used by the tests and the benchmark as the independent baseline; do not use it for
+    large ``n``.
     """
     check_option("ties", ties, TIE_POLICIES)
     sa = np.asarray(sim_a, dtype=np.float64)
     sb = np.asarray(sim_b, dtype=np.float64)
     n = sa.shape[0]
-    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
+    ju, ku = np.triu_indices(n, k=1)
+    block = max(1, chunk_elements // max(ju.size, 1))
     score_sum = 0.0
     count = 0
-    for start in range(0, n, chunk):
-        rows = np.arange(start, min(start + chunk, n))
-        da = np.sign(sa[rows, :, None] - sa[rows, None, :])
-        db = np.sign(sb[rows, :, None] - sb[rows, None, :])
-        # pairs j < k, neither equal to the anchor
-        valid = np.broadcast_to(upper, da.shape).copy()
-        valid[np.arange(len(rows)), rows, :] = False
-        valid[np.arange(len(rows)), :, rows] = False
+    for start in range(0, n, block):
+        rows = np.arange(start, min(start + block, n))
+        da = np.sign(sa[rows][:, ju] - sa[rows][:, ku]).astype(np.int8)
+        db = np.sign(sb[rows][:, ju] - sb[rows][:, ku]).astype(np.int8)
+        valid = (ju[None, :] != rows[:, None]) & (ku[None, :] != rows[:, None])
         if ties == "half":
-            s = np.where(da == db, 1.0, np.where((da == 0) | (db == 0), 0.5, 0.0))
+            both = (da == db) & valid
+            one = (da != db) & ((da == 0) | (db == 0)) & valid
+            score_sum += float(both.sum()) + 0.5 * float(one.sum())
+            count += int(valid.sum())
         else:
             valid &= (da != 0) & (db != 0)
-            s = (da == db).astype(np.float64)
-        score_sum += float(s[valid].sum())
-        count += int(valid.sum())
+            score_sum += float(((da == db) & valid).sum())
+            count += int(valid.sum())
     if count == 0:
         raise InputError("ties='exclude' leaves no triplet: every pair is tied in at least one representation.")
     return score_sum / count

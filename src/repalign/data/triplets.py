@@ -1,0 +1,503 @@
+"""Human triplet judgments: reading triplet files and scoring any representation on them.
+
+Formats (documented for users in ``docs/data.md``); CSV, TSV or whitespace-separated text:
+
+* **THINGS odd-one-out** (no header): three item indices ``i j k``, the position (1, 2 or
+  3) of the item chosen as the odd one out, and optionally a participant id; further
+  columns are ignored. Indices refer to an item list (THINGS: ``unique_id.txt``, line
+  ``n`` is item ``n``; 1-based by default, ``index_base=0`` for 0-based files).
+* **Odd-one-out with a header**: columns ``item1, item2, item3`` and either ``odd`` (the
+  chosen item itself) or ``odd_position`` (1, 2 or 3); optional ``participant``.
+* **Anchor/positive/negative with a header**: columns ``anchor, positive, negative``: the
+  participant judged ``anchor`` more similar to ``positive`` than to ``negative``;
+  optional ``participant``.
+
+Items in header formats are stimulus ids, or integer indices into ``items`` when all item
+cells are integers and an item list is given.
+
+Scoring (:func:`triplet_accuracy`) is vectorized over all triplets (in chunks of a million)
+on the similarity matrix of the items the triplets use:
+
+* odd-one-out: the three pairwise similarities are compared and the item outside the
+  most similar pair is the prediction;
+* anchor/positive/negative: correct when ``s(anchor, positive) > s(anchor, negative)``.
+
+Ties (the same ``ties`` names as the triplet metric): ``"half"`` (default) scores a tie
+among ``t`` equally good predictions as ``1/t`` when the human choice is among them (the
+expected accuracy of breaking the tie by a fair coin, so 1/2 for two tied pairs, 1/3 for
+three); ``"exclude"`` leaves tied triplets out and reports how many.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import DataNotFoundError, InputError
+from .._validation import check_option, preview
+from ..metrics import TIE_POLICIES
+from ..representations import Representation
+from ..similarity import SIMILARITY_FUNCTIONS
+
+__all__ = [
+    "TRIPLET_FORMATS",
+    "TRIPLET_METRICS",
+    "TripletData",
+    "TripletAccuracy",
+    "TripletCeiling",
+    "load_triplets",
+    "triplet_accuracy",
+    "odd_one_out_accuracy",
+    "triplet_ceiling",
+]
+
+log = logging.getLogger(__name__)
+
+#: The two triplet formats: odd-one-out choices and anchor/positive/negative judgments.
+TRIPLET_FORMATS: tuple[str, ...] = ("odd-one-out", "anchor")
+#: Metric name of each format (as used by ``repalign align --metric``).
+TRIPLET_METRICS: dict[str, str] = {"odd-one-out": "odd-one-out", "anchor": "anchor-triplet"}
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class TripletData:
+    """Human triplet judgments.
+
+    Attributes
+    ----------
+    format : {"odd-one-out", "anchor"}
+    items : tuple of str
+        Item ids; ``triplets`` index into it.
+    triplets : ndarray of shape (n_triplets, 3), int
+        Odd-one-out: the three items as shown. Anchor: anchor, positive, negative.
+    odd : ndarray of shape (n_triplets,), int8, or None
+        Odd-one-out: the position (0, 1, 2) of the chosen item in its row.
+    participants : ndarray of shape (n_triplets,), int, or None
+        Participant codes (indices into ``participant_ids``), when the file has them.
+    participant_ids : tuple of str
+    source : str
+    """
+
+    format: str
+    items: tuple[str, ...]
+    triplets: np.ndarray
+    odd: np.ndarray | None
+    participants: np.ndarray | None
+    participant_ids: tuple[str, ...]
+    source: str
+
+    @property
+    def n_triplets(self) -> int:
+        return int(self.triplets.shape[0])
+
+    @property
+    def metric(self) -> str:
+        """The accuracy metric's name for this format."""
+        return TRIPLET_METRICS[self.format]
+
+    def used_items(self) -> list[str]:
+        """Ids of the items that occur in at least one triplet, in item order."""
+        return [self.items[i] for i in np.unique(self.triplets)]
+
+    def chosen(self) -> np.ndarray:
+        """The chosen item of each triplet: the odd one (odd-one-out) or the positive (anchor)."""
+        if self.format == "odd-one-out":
+            return self.triplets[np.arange(self.n_triplets), self.odd]
+        return self.triplets[:, 1]
+
+    def __repr__(self) -> str:
+        return f"<TripletData {self.format}: {self.n_triplets} triplets over {len(self.items)} items from {self.source}>"
+
+
+def _separator(path: Path, first_line: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".tsv" or "\t" in first_line:
+        return "\t"
+    if suffix == ".csv" or "," in first_line:
+        return ","
+    return r"\s+"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _integer_column(values: pd.Series) -> np.ndarray | None:
+    """The column as int64 if every cell is an integer, else None."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.isna().any():
+        return None
+    arr = numeric.to_numpy()
+    if not np.all(arr == np.round(arr)):
+        return None
+    return arr.astype(np.int64)
+
+
+def _map_items(
+    columns: list[pd.Series],
+    items: Sequence[str] | None,
+    index_base: int,
+    source: str,
+) -> tuple[tuple[str, ...], np.ndarray]:
+    ints = [_integer_column(c) for c in columns]
+    if all(x is not None for x in ints) and items is not None:
+        idx = np.stack(ints, axis=1) - index_base  # type: ignore[arg-type]
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= len(items):
+            hint = ""
+            if lo < 0 and index_base == 1:
+                hint = " The file contains index 0, so it looks 0-based: pass index_base=0."
+            elif hi == len(items) and index_base == 0:
+                hint = f" The file contains index {len(items)}, so it looks 1-based: pass index_base=1."
+            raise InputError(
+                f"{source}: item indices run from {lo + index_base} to {hi + index_base}, outside the "
+                f"{len(items)} items of the item list (index_base={index_base}).{hint}"
+            )
+        return tuple(items), idx
+    stacked = pd.concat([c.astype(str).str.strip() for c in columns], ignore_index=True)
+    if items is not None:
+        index = {x: i for i, x in enumerate(items)}
+        codes = stacked.map(index)
+        if codes.isna().any():
+            unknown = sorted(set(stacked[codes.isna()]))
+            raise InputError(
+                f"{source}: {len(unknown)} items are not in the item list of {len(items)}: {preview(unknown)}."
+            )
+        return tuple(items), codes.to_numpy(dtype=np.int64).reshape(3, -1).T
+    codes, uniques = pd.factorize(stacked, sort=True)
+    return tuple(str(u) for u in uniques), codes.astype(np.int64).reshape(3, -1).T
+
+
+def _check_distinct(t: np.ndarray, source: str, first_row: int) -> None:
+    bad = np.flatnonzero((t[:, 0] == t[:, 1]) | (t[:, 0] == t[:, 2]) | (t[:, 1] == t[:, 2]))
+    if bad.size:
+        raise InputError(
+            f"{source}: {bad.size} triplets repeat an item (a triplet needs three different items); "
+            f"first at line {int(bad[0]) + first_row}."
+        )
+
+
+def _participants(column: pd.Series | None) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    if column is None:
+        return None, ()
+    codes, uniques = pd.factorize(column.astype(str).str.strip(), sort=True)
+    return codes.astype(np.int32), tuple(str(u) for u in uniques)
+
+
+def load_triplets(
+    path: str | os.PathLike[str],
+    *,
+    items: Sequence[str] | str | os.PathLike[str] | None = None,
+    index_base: int = 1,
+) -> TripletData:
+    """Read a triplet file (see the module docstring for the formats).
+
+    Parameters
+    ----------
+    path : path-like
+    items : sequence of str or path-like, optional
+        The item list that integer indices refer to (a file: one id a line). Without it,
+        the ids are the cells as written (numbers included).
+    index_base : {1, 0}
+        Index of the first item in integer-indexed files (THINGS files are 1-based).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ooo.csv"
+    >>> _ = p.write_text("item1,item2,item3,odd\\ncat,dog,car,car\\n")
+    >>> data = load_triplets(p)
+    >>> data.format, data.items, data.odd.tolist()
+    ('odd-one-out', ('car', 'cat', 'dog'), [2])
+    """
+    from .matrices import read_id_list
+
+    p = Path(path)
+    source = str(p)
+    if not p.is_file():
+        raise DataNotFoundError(f"{source}: no such triplet file.")
+    if index_base not in (0, 1):
+        raise InputError(f"index_base must be 0 or 1; got {index_base!r}.")
+    if items is not None and isinstance(items, (str, os.PathLike)):
+        items = read_id_list(items)
+    with open(p, encoding="utf-8") as fh:
+        first = fh.readline().rstrip("\r\n")
+    if not first.strip():
+        raise InputError(f"{source}: the triplet file is empty (or starts with an empty line).")
+    sep = _separator(p, first)
+    fields = [f.strip() for f in (first.split(sep) if sep != r"\s+" else first.split())]
+    has_header = not all(_is_number(f) for f in fields)
+    try:
+        table = pd.read_csv(
+            p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c"
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source}: not a readable triplet table ({exc}).") from exc
+    if table.empty:
+        raise InputError(f"{source}: no triplets (only a header).")
+    first_row = 2 if has_header else 1
+    if not has_header:
+        if table.shape[1] < 4:
+            raise InputError(
+                f"{source}: {table.shape[1]} columns without a header. A file without a header is read in the "
+                "THINGS format (item i, item j, item k, position of the odd one 1-3[, participant]); for other "
+                "files add a header row: 'anchor,positive,negative' or 'item1,item2,item3,odd'."
+            )
+        cols = [table[c] for c in table.columns[:3]]
+        position = _integer_column(table[table.columns[3]])
+        if position is None or not np.isin(position, (1, 2, 3)).all():
+            bad = table[table.columns[3]][~pd.to_numeric(table[table.columns[3]], errors="coerce").isin((1, 2, 3))]
+            raise InputError(
+                f"{source}: column 4 must hold the position (1, 2 or 3) of the odd one out; "
+                f"line {int(bad.index[0]) + first_row} has {bad.iloc[0]!r}."
+            )
+        item_ids, t = _map_items(cols, items, index_base, source)
+        _check_distinct(t, source, first_row)
+        codes, pids = _participants(table[table.columns[4]] if table.shape[1] >= 5 else None)
+        return TripletData("odd-one-out", item_ids, t, (position - 1).astype(np.int8), codes, pids, source)
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    names = set(table.columns)
+    participant = table["participant"] if "participant" in names else None
+    if {"anchor", "positive", "negative"} <= names:
+        item_ids, t = _map_items([table["anchor"], table["positive"], table["negative"]], items, index_base, source)
+        _check_distinct(t, source, first_row)
+        codes, pids = _participants(participant)
+        return TripletData("anchor", item_ids, t, None, codes, pids, source)
+    if {"item1", "item2", "item3"} <= names and ("odd" in names or "odd_position" in names):
+        cols = [table["item1"], table["item2"], table["item3"]]
+        item_ids, t = _map_items(cols, items, index_base, source)
+        _check_distinct(t, source, first_row)
+        if "odd_position" in names:
+            position = _integer_column(table["odd_position"])
+            if position is None or not np.isin(position, (1, 2, 3)).all():
+                raise InputError(f"{source}: column 'odd_position' must hold 1, 2 or 3 in every row.")
+            odd = (position - 1).astype(np.int8)
+        else:
+            chosen = table["odd"].astype(str).str.strip().to_numpy()
+            cells = np.stack([c.astype(str).str.strip().to_numpy() for c in cols], axis=1)
+            match = cells == chosen[:, None]
+            bad = np.flatnonzero(~match.any(axis=1))
+            if bad.size:
+                r = int(bad[0])
+                raise InputError(
+                    f"{source}: {bad.size} rows name an odd one that is not among their three items; first at "
+                    f"line {r + first_row}: odd {chosen[r]!r} of {tuple(cells[r])}."
+                )
+            odd = match.argmax(axis=1).astype(np.int8)
+        codes, pids = _participants(participant)
+        return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
+    raise InputError(
+        f"{source}: unrecognised header {preview(list(table.columns), 8)}. Expected 'anchor, positive, negative' "
+        "or 'item1, item2, item3' with 'odd' (the chosen item) or 'odd_position' (1-3); optional 'participant'."
+    )
+
+
+@dataclass(frozen=True)
+class TripletAccuracy:
+    """How often a representation reproduces human triplet judgments."""
+
+    metric: str
+    accuracy: float
+    n_triplets: int
+    n_used: int
+    n_tied: int
+    n_items: int
+    ties: str
+    similarity: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _scores_odd_one_out(flat: np.ndarray, m: int, t: np.ndarray, odd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-triplet expected accuracy (1/t over t tied best pairs) and the tie size.
+
+    ``flat`` is the raveled ``m x m`` similarity matrix; ``s[p]`` is the similarity of the pair
+    that leaves out position ``p``.
+    """
+    i, j, k = t[:, 0], t[:, 1], t[:, 2]
+    s0 = flat.take(j * m + k)
+    s1 = flat.take(i * m + k)
+    s2 = flat.take(i * m + j)
+    best = np.maximum(np.maximum(s0, s1), s2)
+    n_best = (s0 == best).astype(np.int8) + (s1 == best) + (s2 == best)
+    chosen = np.choose(odd, (s0, s1, s2))
+    return (chosen == best) / n_best, n_best
+
+
+def _scores_anchor(flat: np.ndarray, m: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    diff = flat.take(t[:, 0] * m + t[:, 1]) - flat.take(t[:, 0] * m + t[:, 2])
+    tied = diff == 0
+    return np.where(tied, 0.5, (diff > 0).astype(np.float64)), np.where(tied, 2, 1)
+
+
+def triplet_accuracy(
+    rep: Representation,
+    data: TripletData,
+    *,
+    similarity: str = "cosine",
+    ties: str = "half",
+    chunk: int = _CHUNK,
+) -> TripletAccuracy:
+    """Share of human triplet judgments that a representation reproduces.
+
+    Parameters
+    ----------
+    rep : Representation
+        Must hold every item the triplets use (matched by id; other stimuli are ignored).
+    data : TripletData
+    similarity : {"cosine", "correlation", "euclidean", "dot"}
+        Similarity of feature representations (the SPoSE reference uses ``"dot"``).
+    ties : {"half", "exclude"}
+        See the module docstring.
+    chunk : int
+        Triplets scored at once (bounds the memory to a few arrays of this length).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from repalign import Representation
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("item1,item2,item3,odd\\ncat,dog,car,car\\ncat,dog,car,dog\\n")
+    >>> rep = Representation.from_features(["cat", "dog", "car"], [[1, 0.1], [1, 0.2], [0, 1]])
+    >>> triplet_accuracy(rep, load_triplets(p)).accuracy
+    0.5
+    """
+    check_option("ties", ties, TIE_POLICIES)
+    check_option("similarity", similarity, SIMILARITY_FUNCTIONS)
+    if not isinstance(rep, Representation):
+        raise InputError(f"rep must be a Representation, got {type(rep).__name__}.")
+    if int(chunk) < 1:
+        raise InputError(f"chunk must be a positive integer; got {chunk}.")
+    present = np.zeros(len(data.items), dtype=bool)
+    present[data.triplets.ravel()] = True  # O(n), unlike np.unique's sort
+    used = np.flatnonzero(present)
+    used_ids = [data.items[u] for u in used]
+    missing = [x for x in used_ids if x not in rep.index]
+    if missing:
+        hint = ""
+        if all(x.lstrip("-").isdigit() for x in missing[:20]):
+            hint = " The triplets name items by number: give the item list (items=..., CLI: --items FILE)."
+        raise InputError(
+            f"{rep.name or 'representation'} lacks {len(missing)} of the {len(used_ids)} items the triplets in "
+            f"{data.source} use: {preview(missing)}.{hint}"
+        )
+    flat = np.ascontiguousarray(rep.select(used_ids).similarity(similarity)).ravel()
+    m = used.size
+    identity = m == len(data.items)  # every item is used: indices are already rows
+    local = None if identity else np.full(len(data.items), -1, dtype=np.int64)
+    if local is not None:
+        local[used] = np.arange(m)
+    total = 0.0
+    n_used = 0
+    n_tied = 0
+    for start in range(0, data.n_triplets, int(chunk)):
+        block = data.triplets[start : start + int(chunk)]
+        t = block.astype(np.int64, copy=False) if local is None else local[block]
+        if data.format == "odd-one-out":
+            scores, n_best = _scores_odd_one_out(flat, m, t, data.odd[start : start + int(chunk)])
+        else:
+            scores, n_best = _scores_anchor(flat, m, t)
+        tied = n_best > 1
+        n_tied += int(tied.sum())
+        if ties == "exclude":
+            scores = scores[~tied]
+        total += float(scores.sum())
+        n_used += int(scores.size)
+    if n_used == 0:
+        raise InputError(
+            f"ties='exclude' left none of the {data.n_triplets} triplets of {data.source}: every prediction is tied."
+        )
+    return TripletAccuracy(data.metric, total / n_used, data.n_triplets, n_used, n_tied, int(m), ties, similarity)
+
+
+def odd_one_out_accuracy(
+    rep: Representation, data: TripletData, *, similarity: str = "cosine", ties: str = "half"
+) -> TripletAccuracy:
+    """:func:`triplet_accuracy` for odd-one-out data (refuses anchor/positive/negative data)."""
+    if data.format != "odd-one-out":
+        raise InputError(
+            f"{data.source}: holds anchor/positive/negative triplets, not odd-one-out choices "
+            f"(its metric is {TRIPLET_METRICS['anchor']!r})."
+        )
+    return triplet_accuracy(rep, data, similarity=similarity, ties=ties)
+
+
+@dataclass(frozen=True)
+class TripletCeiling:
+    """How consistently people answer repeated triplets: the noise ceiling of triplet accuracy.
+
+    Attributes
+    ----------
+    lower : float
+        Agreement between two different trials of the same triplet (how well one person
+        predicts another), over all pairs of trials of repeated triplets.
+    upper : float
+        Accuracy of the best possible prediction, the most frequent answer of each
+        repeated triplet, scored on the same trials (in-sample, so it is optimistic).
+    n_repeated : int
+        Distinct triplets asked at least twice.
+    n_trials : int
+        Trials of those triplets (trials of triplets asked once are not used).
+    """
+
+    metric: str
+    lower: float
+    upper: float
+    n_repeated: int
+    n_trials: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def triplet_ceiling(data: TripletData) -> TripletCeiling:
+    """Noise ceiling of triplet accuracy from triplets that several trials repeat.
+
+    A triplet is the same whatever order its items were shown in (odd-one-out: the set of
+    three items; anchor format: the anchor and the unordered pair). See
+    :class:`TripletCeiling` for the two bounds.
+
+    Raises
+    ------
+    InputError
+        When no triplet is repeated.
+    """
+    t = data.triplets
+    if data.format == "odd-one-out":
+        key = np.sort(t, axis=1)
+    else:
+        key = np.column_stack((t[:, 0], np.minimum(t[:, 1], t[:, 2]), np.maximum(t[:, 1], t[:, 2])))
+    choice = data.chosen()
+    _, group, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    group = group.ravel()
+    repeated = counts[group] >= 2
+    if not repeated.any():
+        raise InputError(
+            f"{data.source}: no triplet is asked more than once, so the consistency of the answers (the noise "
+            "ceiling) cannot be measured."
+        )
+    g, c = group[repeated], choice[repeated]
+    answers, answer_counts = np.unique(np.column_stack((g, c)), axis=0, return_counts=True)
+    best = np.zeros(counts.size, dtype=np.int64)  # count of each triplet's most frequent answer
+    np.maximum.at(best, answers[:, 0], answer_counts)
+    n_trials = int(repeated.sum())
+    rep_counts = counts[counts >= 2]
+    agree_pairs = float(np.sum(answer_counts * (answer_counts - 1)))
+    all_pairs = float(np.sum(rep_counts * (rep_counts - 1)))
+    return TripletCeiling(
+        data.metric, agree_pairs / all_pairs, float(best.sum()) / n_trials, int(rep_counts.size), n_trials
+    )

@@ -1,0 +1,28 @@
+"""Toy unit functions for testing the study engine in isolation (importable by workers)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from repalign.study.store import UnitResult
+
+
+def toy_unit(unit_id: str, context: dict) -> UnitResult:
+    """A deterministic unit; misbehaves on request through the context."""
+    if unit_id in context.get("fail", ()):
+        raise RuntimeError(f"deliberate failure of {unit_id}")
+    crash_flag = context.get("crash_flag")
+    if unit_id == context.get("crash_on") and crash_flag and not Path(crash_flag).exists():
+        if Path(crash_flag).parent.is_dir():  # crash once, leaving a flag; else crash every time
+            Path(crash_flag).write_text("crashed once")
+        os.kill(os.getpid(), signal.SIGKILL)
+    seed = int.from_bytes(unit_id.encode(), "little") % 2**32
+    rng = np.random.default_rng(seed)
+    rows = pd.DataFrame({"model": unit_id, "seed": range(3), "accuracy": rng.random(3) * 100})
+    summary = pd.DataFrame({"model": [unit_id], "score": [float(rows["accuracy"].mean())]})
+    return UnitResult(unit_id, {"fewshot": rows, "results": summary}, {"seed": seed})
