@@ -47,12 +47,13 @@ def test_cache_hit_builds_no_model(load_counter, image_folder):
 
 
 def test_every_input_of_the_key_invalidates(load_counter, image_folder, tmp_path):
-    base = extract_features(MODEL, image_folder, pretrained=False)
+    small = {"image_size": 48}
+    base = extract_features(MODEL, image_folder, pretrained=False, **small)
     keys = {base.metadata["cache_key"]}
 
     def miss(**kwargs):
         n = len(load_counter)
-        f = extract_features(MODEL, image_folder, pretrained=False, **kwargs)
+        f = extract_features(MODEL, image_folder, pretrained=False, **{**small, **kwargs})
         assert not f.cache_hit and len(load_counter) == n + 1, kwargs
         keys.add(f.metadata["cache_key"])
         return f
@@ -60,13 +61,13 @@ def test_every_input_of_the_key_invalidates(load_counter, image_folder, tmp_path
     miss(seed=1)                                   # other weights
     miss(layer="layer3")                           # other layer
     miss(layer="layer3", pool="max")               # other pool
-    miss(image_size=128)                           # other preprocessing
+    miss(image_size=64)                            # other preprocessing
     miss(preprocessing={"interpolation": "bicubic"})
     miss(precision="bf16")                         # other precision
     assert len(keys) == 7
 
     # A library upgrade invalidates: the versions are part of the configuration.
-    cfg = model_config(MODEL, pretrained=False)
+    cfg = model_config(MODEL, pretrained=False, **small)
     bumped = cfg.replace(provenance={**cfg.provenance, "versions": {**cfg.provenance["versions"], "timm": "99.0"}})
     assert not extract_features(bumped, image_folder).cache_hit
 
@@ -74,14 +75,14 @@ def test_every_input_of_the_key_invalidates(load_counter, image_folder, tmp_path
     victim = sorted(image_folder.iterdir())[0]
     original = victim.read_bytes()
     shutil.copyfile(sorted(image_folder.iterdir())[1], victim)
-    changed = extract_features(MODEL, image_folder, pretrained=False)
+    changed = extract_features(MODEL, image_folder, pretrained=False, **small)
     assert not changed.cache_hit and changed.ids == base.ids
     victim.write_bytes(original)
-    assert extract_features(MODEL, image_folder, pretrained=False).cache_hit
+    assert extract_features(MODEL, image_folder, pretrained=False, **small).cache_hit
 
     # Reordered stimuli are another stimulus set (rows follow the given order).
     pairs = [(p.name, p) for p in sorted(image_folder.iterdir())]
-    assert not extract_features(MODEL, pairs[::-1], pretrained=False).cache_hit
+    assert not extract_features(MODEL, pairs[::-1], pretrained=False, **small).cache_hit
 
 
 def test_weight_file_content_is_in_the_key(tmp_path, image_folder):

@@ -40,19 +40,36 @@ def test_torchvision_penultimate_is_the_input_of_fc(animal_pairs):
         model_config("torchvision:resnet50.V9")
 
 
-def test_open_clip_output_is_encode_image(animal_pairs):
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    """A registered OpenCLIP architecture small enough for a unit test (the real code path)."""
+    import json
+
     open_clip = pytest.importorskip("open_clip")
-    feats = extract_features("open_clip:ViT-S-32", animal_pairs[:4], pretrained=False, image_size=64,
-                             model_kwargs={"force_image_size": 64}, cache=False)
-    model, _, preprocess = seeded(lambda: open_clip.create_model_and_transforms(
-        "ViT-S-32", pretrained=None, force_image_size=64))
+    name = "repalign-test-tiny-clip"
+    cfg = {"embed_dim": 16,
+           "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
+           "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1}}
+    path = tmp_path_factory.mktemp("clip") / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(path)
+    return name
+
+
+def test_open_clip_output_is_encode_image(tiny_clip, animal_pairs):
+    import open_clip
+
+    feats = extract_features(f"open_clip:{tiny_clip}", animal_pairs[:4], pretrained=False, cache=False)
+    model, _, preprocess = seeded(lambda: open_clip.create_model_and_transforms(tiny_clip, pretrained=None))
     x = torch.stack([preprocess(load_image(p)) for _, p in animal_pairs[:4]])
     with torch.inference_mode():
         expected = model.eval().encode_image(x).numpy()
-    assert feats.shape == expected.shape and feats.metadata["layer"] == "output"
+    assert feats.shape == expected.shape == (4, 16) and feats.metadata["layer"] == "output"
+    assert feats.metadata["model"]["preprocessing"]["input_size"] == [3, 32, 32]  # JSON-able metadata
     np.testing.assert_allclose(feats.features, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(InputError, match="name the pretrained weights"):
         model_config("open_clip:ViT-S-32")
+    assert model_config("open_clip:ViT-B-32/openai").provenance.get("quick_gelu") is True
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def test_bad_stimuli_are_explained(folder, tmp_path):
         image_stimuli(["a.png", "b.png"])
     with pytest.raises(DataNotFoundError, match="not an existing image folder"):
         as_stimuli(tmp_path / "nowhere")
-    with pytest.raises(DataNotFoundError, match="dataset references are resolved by repalign.data"):
+    with pytest.raises(DataNotFoundError, match="dataset reference such as peterson2018:animals"):
         as_stimuli("nosuchdataset:animals")
     with pytest.raises(InputError, match="an image model cannot take text"):
         as_stimuli(text_stimuli(["cat"]), modality="image")
@@ -75,3 +75,19 @@ def test_names_become_texts(folder, tmp_path):
         text_stimuli({"a": " "})
     with pytest.raises(InputError, match="Unknown stimulus modality"):
         Stimuli(("a",), ("x",), "audio")
+
+
+def test_dataset_references_follow_the_human_matrix(shared_data):
+    import repalign
+
+    root = shared_data / "peterson2018"
+    human = repalign.load_representation(root / "similarity" / "fruits.csv")
+    images = as_stimuli("peterson2018:fruits", data_root=root)
+    assert images.ids == human.ids and images.source == "peterson2018:fruits"
+    assert all(p.name == i for i, p in zip(images.ids, images.items))
+    names = as_stimuli("peterson2018:fruits", modality="text", data_root=root)
+    assert names.ids == human.ids and names.items[0] == text_from_id(human.ids[0])
+    with pytest.raises(InputError, match="carry no object names"):
+        as_stimuli("peterson2018:animals", modality="text", data_root=root)  # stim-0007.png ...
+    with pytest.raises(InputError, match="carry no object names"):
+        as_stimuli(root / "images" / "animals", modality="text")

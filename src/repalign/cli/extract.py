@@ -39,6 +39,7 @@ def register(subparsers: Any) -> None:
                    help="channels-last memory format (default: on for CUDA)")
     p.add_argument("--image-size", type=int, metavar="PX", help="override the model's input resolution")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    p.add_argument("--data-root", type=Path, help="folder of the dataset named by a reference such as peterson2018:animals")
     add_json_flag(p)
     p.set_defaults(handler=run)
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         cache=not args.no_cache,
         progress=None if not quiet else False,
+        data_root=args.data_root,
     )
     path = feats.save(args.out)
     meta = feats.metadata

@@ -198,6 +198,7 @@ def extract_features(
     model_kwargs: Mapping[str, Any] | None = None,
     cache: bool | FeatureCache = True,
     progress: bool | None = None,
+    data_root: str | os.PathLike[str] | None = None,
 ) -> ExtractedFeatures:
     """Embed every stimulus with a model; cached by content.
 
@@ -207,8 +208,9 @@ def extract_features(
         A model id (``timm:resnet50.a1_in1k``, ``efficientnet-lite:lite0``,
         ``sentence-transformers:all-MiniLM-L6-v2``, ...; see
         :mod:`repalign.models.sources`), its config, or an already built model.
-    stimuli : folder, sequence of (id, path) or (id, text) pairs, or Stimuli
-        The stimuli, in the row order wanted (see :func:`repalign.models.as_stimuli`).
+    stimuli : folder, dataset reference, sequence of (id, path) or (id, text) pairs, or Stimuli
+        The stimuli, in the row order wanted (see :func:`repalign.models.as_stimuli`):
+        e.g. ``"peterson2018:animals"`` gives the images in the order of the human matrix.
     layer : str, optional
         ``penultimate`` (classifiers' default), ``logits``, ``output``, ``features``,
         ``intermediate:<i>`` or a submodule name (see :mod:`repalign.models.layers`).
@@ -231,6 +233,8 @@ def extract_features(
         ``True``: the default cache (``$REPALIGN_CACHE``); ``False``: neither read nor write.
     progress : bool, optional
         A tqdm progress bar on stderr (default: when stderr is a terminal).
+    data_root : path, optional
+        The folder of the dataset named by a reference, when it is not registered.
 
     Returns
     -------
@@ -256,7 +260,7 @@ def extract_features(
         model, pretrained=pretrained, weights=weights, seed=seed, image_size=image_size,
         preprocessing=preprocessing, model_kwargs=model_kwargs,
     )
-    stim = as_stimuli(stimuli, modality=config.modality)
+    stim = as_stimuli(stimuli, modality=config.modality, data_root=data_root)
     if loaded is None and not config.weights_known:
         # Weights not pinned by content yet (to be downloaded, or chosen by user code):
         # build first, then the configuration knows their hash.

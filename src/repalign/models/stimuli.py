@@ -13,10 +13,8 @@ name invalidates cached features.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,22 +135,17 @@ def image_stimuli(source: str | os.PathLike[str] | Iterable[tuple[str, str | os.
     return Stimuli(tuple(i for i, _ in pairs), tuple(paths), "image", "pairs")
 
 
-_TRAILING_NUMBER = re.compile(r"[\s_\-]*\d+$")
-
-
 def text_from_id(stimulus_id: str) -> str:
-    """The text a stimulus name stands for: no file suffix, ``_``/``-`` as spaces, no trailing number.
+    """The text a stimulus name stands for (:func:`repalign.data.names.label_from_filename`).
 
     Examples
     --------
     >>> text_from_id("ackee2.png"), text_from_id("air_conditioner"), text_from_id("sea-lion_03.jpg")
     ('ackee', 'air conditioner', 'sea lion')
     """
-    stem = Path(stimulus_id).stem if Path(stimulus_id).suffix.lower() in _IMAGE_SUFFIXES else stimulus_id
-    stem = _TRAILING_NUMBER.sub("", stem) or stem
-    return re.sub(r"[\s_\-]+", " ", stem).strip()
+    from ..data.names import label_from_filename
 
-
+    return label_from_filename(stimulus_id) or str(stimulus_id).strip()
 
 
 def text_stimuli(source: str | os.PathLike[str] | Iterable[Any] | Mapping[str, str]) -> Stimuli:
@@ -192,31 +185,36 @@ def text_stimuli(source: str | os.PathLike[str] | Iterable[Any] | Mapping[str, s
     return Stimuli(tuple(i for i, _ in pairs), tuple(t for _, t in pairs), "text", "pairs")
 
 
-def _dataset_stimuli(reference: str) -> Stimuli | None:
-    """A dataset reference such as ``peterson2018:animals``, if :mod:`repalign.data` resolves it.
+def _dataset_stimuli(reference: str, modality: str, data_root: Any = None) -> Stimuli:
+    """A dataset reference such as ``peterson2018:animals`` (see :mod:`repalign.data.references`):
+    its images in the order of its human matrix, or for text models its stimulus names."""
+    from ..data import stimulus_images, stimulus_names
 
-    The data package provides ``resolve_stimuli(reference) -> sequence of (id, path)``;
-    until it does, references are refused with a message.
-    """
-    try:
-        data = importlib.import_module("repalign.data")
-    except ImportError:  # pragma: no cover - part of the package
-        return None
-    resolver = getattr(data, "resolve_stimuli", None)
-    if resolver is None:
-        return None
-    pairs = resolver(reference)
-    stim = image_stimuli(list(pairs))
+    if modality == "text":
+        names = stimulus_names(reference, data_root=data_root)
+        if not names.available:
+            raise InputError(f"{reference}: no stimulus names for a text model: {names.source}.")
+        ids = _reference_ids(reference, data_root)  # names come in the order of the human matrix
+        return Stimuli(ids, tuple(names.names), "text", f"{reference} ({names.source})")  # type: ignore[arg-type]
+    stim = image_stimuli(list(stimulus_images(reference, data_root=data_root)))
     return Stimuli(stim.ids, stim.items, "image", reference)
 
 
-def as_stimuli(source: Any, *, modality: str = "image") -> Stimuli:
+def _reference_ids(reference: str, data_root: Any = None) -> tuple[str, ...]:
+    from ..data import load_reference
+
+    return tuple(load_reference(reference, data_root=data_root).ids)
+
+
+def as_stimuli(source: Any, *, modality: str = "image", data_root: str | os.PathLike[str] | None = None) -> Stimuli:
     """Turn what the user gave into :class:`Stimuli` for a model of ``modality``.
 
-    Image models take an image folder, ``(id, path)`` pairs or a dataset reference. Text
-    models take text stimuli, a ``.txt`` file of names, or image stimuli, whose ids are
-    turned into texts with :func:`text_from_id` (so a folder ``ackee2.png, ...`` becomes
-    the words ``ackee, ...``).
+    Image models take an image folder, ``(id, path)`` pairs or a dataset reference
+    (``peterson2018:animals``: its images in the order of its human matrix; ``data_root``
+    is the dataset's folder when it is not registered). Text models take text stimuli, a
+    ``.txt`` file of names, a dataset reference (its stimulus names), or image stimuli
+    whose file names carry object names (``ackee2.png`` -> ``ackee``; see
+    :func:`repalign.data.names.names_from_ids`).
     """
     check_option("model modality", modality, MODALITIES)
     if not isinstance(source, (Stimuli, str, os.PathLike, Mapping)):
@@ -235,14 +233,14 @@ def as_stimuli(source: Any, *, modality: str = "image") -> Stimuli:
                 f"(one a line); got a {path.suffix or 'suffix-less'} file."
             )
         else:
-            found = _dataset_stimuli(str(source)) if ":" in str(source) else None
-            if found is None:
+            from ..data import is_reference
+
+            if not is_reference(str(source)):
                 raise DataNotFoundError(
-                    f"{source}: not an existing image folder or .txt file of stimulus names"
-                    + (" (dataset references are resolved by repalign.data, which does not know this one)" if ":" in str(source) else "")
-                    + "."
+                    f"{source}: not an existing image folder, .txt file of stimulus names, or dataset "
+                    "reference such as peterson2018:animals (`repalign data list` shows the datasets)."
                 )
-            stim = found
+            stim = _dataset_stimuli(str(source), modality, data_root)
     elif modality == "text" and _looks_like_text(source):
         stim = text_stimuli(source)
     else:
@@ -250,15 +248,13 @@ def as_stimuli(source: Any, *, modality: str = "image") -> Stimuli:
     if stim.modality == modality:
         return stim
     if modality == "text":
-        texts = tuple(text_from_id(i) for i in stim.ids)
-        distinct = len(set(texts))
-        log.info("text model: using the stimulus names of %s as texts (%d distinct)", stim.source, distinct)
-        if distinct < len(texts):
-            log.warning(
-                "%d stimulus names reduce to only %d distinct texts (e.g. %r): their features will repeat",
-                len(texts), distinct, texts[0],
-            )
-        return Stimuli(stim.ids, texts, "text", stim.source)
+        from ..data.names import names_from_ids
+
+        names = names_from_ids(stim.ids)
+        if not names.available:
+            raise InputError(f"{stim.source}: no stimulus names for a text model: {names.source}.")
+        log.info("text model: the stimulus names of %s (%s) are the texts", stim.source, names.source)
+        return Stimuli(stim.ids, tuple(names.names), "text", stim.source)  # type: ignore[arg-type]
     raise InputError(f"{stim.source}: an image model cannot take text stimuli; give images.")
 
 
