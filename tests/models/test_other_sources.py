@@ -4,7 +4,6 @@ against the library used by hand (random weights at small sizes, or real package
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
                    help="how a layer's output becomes one vector (default: none for penultimate/output/logits, else avg)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--workers", type=int, metavar="N", help="DataLoader worker processes (default: 0 on CPU, up to 8 with a GPU)")
+    p.add_argument("--workers", type=int, metavar="N", help="DataLoader worker processes decoding images (default: a quarter of the cores on CPU, at least 1; up to 8 with a GPU; 0 for a single batch)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (for GPUs)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels-last memory format (default: on for CUDA)")

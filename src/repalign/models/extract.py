@@ -139,12 +139,20 @@ def resolve_device(device: str | None = "auto") -> Any:
     return dev
 
 
-def default_num_workers(device: Any) -> int:
-    """DataLoader workers: up to 8 beside a GPU; on the CPU none, since decoding then
-    competes with the forward pass for the same cores."""
-    if getattr(device, "type", "cpu") == "cpu":
+def default_num_workers(device: Any, n_stimuli: int | None = None, batch_size: int | None = None) -> int:
+    """DataLoader worker processes decoding images while the model runs.
+
+    Beside a GPU: up to 8 (one core is left to the main process). On the CPU: a quarter of
+    the cores, at least one (on 2 cores, one worker decoding while the forward pass runs
+    was 1.6x faster than decoding in turn: see ``benchmarks/bench_extract.py``). None for a
+    single batch, where there is nothing to overlap and starting a process only costs.
+    """
+    cores = os.cpu_count() or 1
+    if n_stimuli is not None and batch_size is not None and n_stimuli <= batch_size:
         return 0
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
+    if getattr(device, "type", "cpu") == "cpu":
+        return 0 if cores < 2 else max(1, min(4, cores // 4))
+    return max(0, min(8, cores - 1))
 
 
 class _ImageDataset:
@@ -299,7 +307,7 @@ def extract_features(
         from .layers import layer_reader
 
         used_layer, used_pool, read = layer_reader(loaded, layer_name, pool_name)
-        workers = default_num_workers(dev) if num_workers is None else num_workers
+        workers = default_num_workers(dev, len(stim), batch_size) if num_workers is None else num_workers
         cl = (dev.type == "cuda") if channels_last is None else bool(channels_last)
         feats = _run_images(loaded, read, stim, dev, batch_size, workers, precision, cl, progress, torch)
     seconds = time.perf_counter() - t0
@@ -321,7 +329,9 @@ def extract_features(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     result = ExtractedFeatures(stim.ids, feats, metadata)
-    if store is not None:
+    if store is not None and not config.weights_known:
+        log.warning("%s: not cached: its weights could not be pinned by content", config.model_id)
+    elif store is not None:
         key = store.key(config=config, layer=used_layer, pool=used_pool, precision=precision, stimuli=stim)
         store.put(key, result)
         result = ExtractedFeatures(result.ids, result.features, {**metadata, "cache_key": key})

@@ -30,7 +30,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from .._errors import DataNotFoundError, InputError
 
@@ -339,7 +338,3 @@ def pins_by_name(pins: Iterable[Pin]) -> dict[str, Pin]:
         out[p.paper_name] = p
         out.setdefault(p.results_2022_name, p)
     return out
-
-
-def _as_any(x: Any) -> Any:  # pragma: no cover - keeps linters quiet about unused imports
-    return x

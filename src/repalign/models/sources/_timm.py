@@ -23,6 +23,7 @@ from ._common import (
     hf_cached_file,
     hf_offline,
     image_transform,
+    load_state_dict_file,
     match_names,
     merge_preprocessing,
     missing_weights_message,
@@ -63,23 +64,17 @@ class TimmSource(Source):
         kind = self._weights_kind(pretrained, weights)
         arch, tag = timm.models.split_model_name_tag(name)
         provenance: dict[str, Any] = {"requested": f"timm:{name}"}
-        if kind == "pretrained":
+        if kind == "pretrained" or name in timm.models.get_deprecated_models():
             res = resolve_timm(f"timm:{name}", name)
-            if res.method == "no-pretrained-weights":
+            if res.method == "no-pretrained-weights" and kind == "pretrained":
                 raise InputError(
                     f"timm:{name}: timm has no pretrained weights for this architecture; "
                     "use random initialisation (pretrained=False, CLI --random-init) or --weights FILE."
                 )
-            full = res.model_id.split(":", 1)[1]
             provenance["resolution"] = res.to_dict()
-            arch, tag = timm.models.split_model_name_tag(full)
-        elif name in timm.models.get_deprecated_models():
-            full = timm.models.get_deprecated_models()[name]
-            arch, tag = timm.models.split_model_name_tag(full)
+            arch, tag = timm.models.split_model_name_tag(res.model_id.split(":", 1)[1])
         if not timm.models.is_model(arch):
-            from ..resolve import resolve_timm as _r
-
-            _r(f"timm:{name}", arch)  # raises with close matches
+            resolve_timm(f"timm:{name}", arch)  # raises, with close matches
         cfg_name = f"{arch}.{tag}" if tag else arch
         try:
             pcfg = timm.models.get_pretrained_cfg(cfg_name)
@@ -152,10 +147,14 @@ class TimmSource(Source):
                 if config.weights_file is None:
                     raise DataNotFoundError(missing_weights_message(config.model_id))
             else:
+                if config.weights == "file":
+                    # A user's file: read safely here (safetensors, or weights_only=True), then
+                    # let timm apply its checkpoint filter and classifier adaptation.
+                    overlay = {"state_dict": load_state_dict_file(config.weights_file)}  # type: ignore[arg-type]
+                else:
+                    overlay = {"file": config.weights_file}  # timm's own published file, from the cache
                 try:
-                    model = timm.create_model(
-                        name, pretrained=True, pretrained_cfg_overlay={"file": config.weights_file}, **kwargs
-                    )
+                    model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs)
                 except (RuntimeError, ValueError, KeyError) as exc:
                     raise InputError(
                         f"{config.model_id}: the weights in {config.weights_file} do not fit this model: {exc}"
