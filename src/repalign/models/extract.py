@@ -287,7 +287,7 @@ def extract_features(
         key = store.key(config=config, layer=layer_name, pool=pool_name, precision=precision, stimuli=stim)
         hit = store.get(key)
         if hit is not None:
-            log.info("%s: %d stimuli from the feature cache (%s)", config.model_id, len(stim), key[:12])
+            log.debug("%s: %d stimuli from the feature cache (%s)", config.model_id, len(stim), key[:12])
             return hit
 
     if loaded is None:
@@ -311,7 +311,7 @@ def extract_features(
         cl = (dev.type == "cuda") if channels_last is None else bool(channels_last)
         feats = _run_images(loaded, read, stim, dev, batch_size, workers, precision, cl, progress, torch)
     seconds = time.perf_counter() - t0
-    log.info("%s: %d stimuli -> %d features in %.1f s on %s", config.model_id, feats.shape[0], feats.shape[1], seconds, dev)
+    log.debug("%s: %d stimuli -> %d features in %.1f s on %s", config.model_id, feats.shape[0], feats.shape[1], seconds, dev)
     metadata = {
         "model_id": config.model_id,
         "model": config.to_dict(),
