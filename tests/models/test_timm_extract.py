@@ -162,3 +162,14 @@ def test_streams_in_batches_with_workers(animal_pairs, monkeypatch):
     assert sizes == [5, 5, 2, 12]
     np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
     assert a.metadata["num_workers"] == 2
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_corrupt_stimulus_is_named_cleanly(workers, image_folder):
+    bad = image_folder / "zz-broken.png"
+    bad.write_bytes(sorted(image_folder.iterdir())[0].read_bytes()[:300])
+    with pytest.raises(InputError) as err:
+        extract_features("timm:test_resnet", image_folder, pretrained=False, image_size=32, batch_size=4,
+                         num_workers=workers, cache=False)
+    msg = str(err.value)
+    assert "zz-broken.png: corrupt or truncated image" in msg and "Traceback" not in msg

@@ -166,9 +166,26 @@ class _ImageDataset:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[int, Any]:
+        from .._errors import RepalignError
         from ..data.images import load_image
 
-        return index, self.transform(load_image(self.paths[index]))
+        try:
+            return index, self.transform(load_image(self.paths[index]))
+        except RepalignError as exc:  # a bad stimulus: reported cleanly by the main process
+            return index, _BadStimulus(str(exc))
+
+
+class _BadStimulus(str):
+    """The message of a stimulus that could not be loaded (a worker's exception would
+    arrive wrapped in its traceback)."""
+
+
+def _collate(items: list[tuple[int, Any]]) -> tuple[Any, Any]:
+    torch = torch_module()
+    bad = [x for _, x in items if isinstance(x, _BadStimulus)]
+    if bad:
+        return None, str(bad[0])
+    return torch.tensor([i for i, _ in items]), torch.stack([x for _, x in items])
 
 
 def _progress(total: int, desc: str, enabled: bool | None) -> Any:
@@ -356,6 +373,7 @@ def _run_images(
         num_workers=workers,
         pin_memory=dev.type == "cuda",
         prefetch_factor=4 if workers else None,
+        collate_fn=_collate,
     )
     autocast = (
         torch.autocast(device_type=dev.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
@@ -365,6 +383,8 @@ def _run_images(
     try:
         with torch.inference_mode(), autocast:
             for index, batch in loader:
+                if index is None:
+                    raise InputError(batch)
                 x = batch.to(dev, non_blocking=True)
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
