@@ -63,6 +63,9 @@ def test_quadratic_matches_statsmodels(rng, with_covariate):
     low, high = ref.conf_int(alpha=0.1)[2]
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), rel=1e-9)
     assert row["r2"] == pytest.approx(ref.rsquared, rel=1e-9)
+    xs = (x - x.mean()) / x.std(ddof=1)  # b2_std: the squared term on standardised x
+    std = sm.OLS(y, np.column_stack([np.ones(n), xs, xs**2] + ([c] if with_covariate else []))).fit()
+    assert row["b2_std"] == pytest.approx(std.params[2], rel=1e-9)
     # vertex of b0 + b1 x + b2 x^2 in original units
     assert row["vertex"] == pytest.approx(-ref.params[1] / (2 * ref.params[2]), rel=1e-8)
     assert row["shape"] == "inverted-U" and bool(row["vertex_inside"])

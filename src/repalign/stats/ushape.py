@@ -47,6 +47,7 @@ QUADRATIC_COLUMNS: tuple[str, ...] = (
     "n_missing",
     "b1",
     "b2",
+    "b2_std",
     "se_b2",
     "ci_low",
     "ci_high",
@@ -151,7 +152,8 @@ def quadratic_regression(
 
     ``b1`` is the slope at the mean of ``x``; ``b2`` the squared term (invariant to the
     centring); ``vertex`` the ``x`` where the parabola turns (``mean - b1 / (2 b2)``);
-    ``r2_linear`` the R^2 without the squared term. Standard errors are the classical ones,
+    ``r2_linear`` the R^2 without the squared term; ``b2_std`` is ``b2`` per squared standard
+    deviation of ``x`` (``b2 * var(x)``), comparable across metrics. Standard errors are the classical ones,
     with ``n - p`` degrees of freedom.
 
     Examples
@@ -183,6 +185,7 @@ def quadratic_regression(
         "n_missing": n_missing,
         "b1": b1,
         "b2": b2,
+        "b2_std": b2 * float(xv.var(ddof=1)),
         "se_b2": se2,
         "ci_low": b2 - crit * se2,
         "ci_high": b2 + crit * se2,
