@@ -61,3 +61,13 @@ def make_run(folder: Path, *, n_models: int = 60, seeds: int = 2, seed: int = 0,
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return make_run(tmp_path / "run")
+
+
+@pytest.fixture(scope="session")
+def built_report(tmp_path_factory):
+    """One report of a 60-model synthetic run, shared by the tests that only read it."""
+    pytest.importorskip("matplotlib")
+    from repalign.report import build_report
+
+    folder = make_run(tmp_path_factory.mktemp("run") / "run", n_models=60)
+    return folder, build_report(folder, title="Test report")

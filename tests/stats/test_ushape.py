@@ -178,3 +178,12 @@ def test_two_lines_missing_and_errors(rng):
         two_lines(few, "x", "y")
     with pytest.raises(InputError, match="alpha"):
         two_lines(df, "x", "y", alpha=5)
+
+
+def test_exact_fits_raise_instead_of_infinite_statistics():
+    x = np.linspace(0, 1, 30)
+    exact = pd.DataFrame({"x": x, "y": (x - 0.5) ** 2})
+    with pytest.raises(InputError, match="fits the data exactly"):
+        quadratic_regression(exact, "x", "y")
+    with pytest.raises(InputError, match="no residual variance"):
+        interrupted_regression(x, np.abs(x - 0.5), 0.5)

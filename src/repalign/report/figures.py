@@ -48,9 +48,7 @@ _STYLE = {
     "legend.frameon": False,
     "legend.fontsize": 9,
     "figure.dpi": 100,
-    "savefig.dpi": 150,
-    "savefig.bbox": "tight",
-    "savefig.pad_inches": 0.08,
+    "savefig.dpi": 144,
 }
 
 

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._errors import InputError
 from .._validation import check_option
 from ._frame import as_frame, check_columns, covariate_list
-from .correlation import CORRELATION_METHODS, correlation
+from .correlation import CORRELATION_METHODS, correlation, correlation_from_arrays
 from .ushape import z_squared
 
 __all__ = ["TRANSFORMS", "TABLE_COLUMNS", "correlation_table", "metric_correlations", "pivot"]
@@ -85,21 +86,24 @@ def correlation_table(
     check_columns(frame, align, role="alignment column")
     check_columns(frame, outs, role="outcome column")
     check_columns(frame, covs, role="covariate")
+    values = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in dict.fromkeys([*align, *outs, *covs])}
+    cov_ok = np.ones(len(frame), dtype=bool)
+    for c in covs:
+        cov_ok &= ~np.isnan(values[c])
     rows = []
     for a in align:
         for o in outs:
             if a == o or o in covs or a in covs:
                 raise InputError(f"alignment {a!r}, outcome {o!r} and covariates {covs} must be distinct columns.")
-            cols = list(dict.fromkeys([a, o, *covs]))
-            sub = frame[cols].apply(pd.to_numeric, errors="coerce")
-            n_total = len(sub)
-            sub = sub.dropna()
+            keep = cov_ok & ~np.isnan(values[a]) & ~np.isnan(values[o])
+            x = values[a][keep]
             if transform == "z2":
-                if len(sub) < 2:
+                if keep.sum() < 2:
                     raise InputError(f"{a!r} vs {o!r}: fewer than 2 complete rows.")
-                sub = sub.assign(**{a: z_squared(sub[a])})
+                x = z_squared(x)
+            z = np.column_stack([values[c][keep] for c in covs]) if covs else None
             try:
-                res = correlation(sub, a, o, covariates=covs, method=method, confidence=confidence).iloc[0]
+                res = correlation_from_arrays(x, values[o][keep], z, method=method, confidence=confidence, names=(a, o))
             except InputError as exc:
                 raise InputError(f"{a!r} vs {o!r}: {exc}") from None
             rows.append(
@@ -110,11 +114,11 @@ def correlation_table(
                     "method": method,
                     "covariates": ",".join(covs),
                     "n": int(res["n"]),
-                    "n_missing": n_total - int(res["n"]),
-                    "r": float(res["r"]),
-                    "ci_low": float(res["ci_low"]),
-                    "ci_high": float(res["ci_high"]),
-                    "p_val": float(res["p_val"]),
+                    "n_missing": int((~keep).sum()),
+                    "r": res["r"],
+                    "ci_low": res["ci_low"],
+                    "ci_high": res["ci_high"],
+                    "p_val": res["p_val"],
                 }
             )
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

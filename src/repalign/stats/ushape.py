@@ -172,9 +172,11 @@ def quadratic_regression(
     fit, center = _quadratic_fit(xv, yv, z)
     se = fit.se("classical")
     b1, b2, se2 = float(fit.coef[1]), float(fit.coef[2]), float(se[2])
+    if not se2 > 1e-10 * max(abs(b2), 1e-300):
+        raise InputError(f"quadratic regression of {y!r} on {x!r} fits the data exactly; its test is undefined.")
     crit = float(sps.t.ppf(0.5 + confidence / 2.0, fit.dof))
-    t = b2 / se2 if se2 > 0 else float("inf") * np.sign(b2)
-    p = float(2.0 * sps.t.sf(abs(t), fit.dof)) if np.isfinite(t) else 0.0
+    t = b2 / se2
+    p = float(2.0 * sps.t.sf(abs(t), fit.dof))
     linear = ols(np.column_stack([np.ones_like(xv), xv - center, z]), yv, what="linear regression")
     vertex = center - b1 / (2.0 * b2) if b2 != 0 else float("nan")
     row = {
@@ -233,6 +235,12 @@ def interrupted_regression(
     fit2 = ols(d2, y, what=f"two-lines regression (line 2, breakpoint {xc:g})")
     b1, se1, k1 = _robust(fit1, 1)
     b2, se2, k2 = _robust(fit2, 2)
+    for line, b, se in ((1, b1, se1), (2, b2, se2)):
+        if not (np.isfinite(se) and se > 1e-10 * max(abs(b), 1e-300)):
+            raise InputError(
+                f"two-lines regression at breakpoint {xc:g}: line {line} has no residual variance "
+                "(too few distinct points or an exact fit); its slope cannot be tested."
+            )
     z1, z2 = b1 / se1, b2 / se2
     return {
         "breakpoint": xc,
