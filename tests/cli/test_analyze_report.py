@@ -37,7 +37,21 @@ def results_csv(tmp_path: Path) -> Path:
 
 
 def test_analyze_json_is_one_record_per_pair(results_csv, capsys):
-    code = main(["analyze", str(results_csv), "--alignment", "pearson,spearman", "--outcome", "fewshot_linear_*,imagenet_a_top1", "--covariate", "imagenet_top1", "--k", "4", "--json"])
+    code = main(
+        [
+            "analyze",
+            str(results_csv),
+            "--alignment",
+            "pearson,spearman",
+            "--outcome",
+            "fewshot_linear_*,imagenet_a_top1",
+            "--covariate",
+            "imagenet_top1",
+            "--k",
+            "4",
+            "--json",
+        ]
+    )
     assert code == 0
     records = json.loads(capsys.readouterr().out)
     assert isinstance(records, list) and len(records) == 6
@@ -68,7 +82,10 @@ def test_analyze_text(results_csv, capsys):
         (["--alignment", "pearson", "--outcome", "top9_*"], "matches no column"),
         (["--alignment", "pearson", "--outcome", "imagenet_a_top1", "--k", "0"], "--k must be at least 1"),
         (["--alignment", "pearson", "--outcome", "imagenet_a_top1", "--k", "20"], "smaller k"),
-        (["--alignment", "pearson", "--outcome", "imagenet_a_top1", "--covariate", "imagenet_top5"], "covariate 'imagenet_top5'"),
+        (
+            ["--alignment", "pearson", "--outcome", "imagenet_a_top1", "--covariate", "imagenet_top5"],
+            "covariate 'imagenet_top5'",
+        ),
     ],
 )
 def test_analyze_errors_exit_2(results_csv, capsys, argv, message):

@@ -1,7 +1,7 @@
 """Render the report in a real headless browser (Debian's chromium) and check what it drew.
 
 Skipped when no chromium binary is found. CI installs it with
-``apt-get install -y --no-install-recommends chromium``.
+``apt-get update && apt-get install -y chromium``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome") if shutil.which(b)), None)
+BROWSER = next(
+    (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome") if shutil.which(b)), None
+)
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium/chrome binary on PATH")
 
 FLAGS = [

@@ -43,7 +43,12 @@ def test_files_and_self_contained_html(report):
         assert base64.b64decode(data).startswith(PNG_MAGIC)
     for key, path in out.figures.items():
         assert path.read_bytes().startswith(PNG_MAGIC) and f'id="{key}"' in text
-    for heading in ("Few-shot transfer", "Robustness", "Is the relationship U-shaped?", "Do the alignment metrics agree?"):
+    for heading in (
+        "Few-shot transfer",
+        "Robustness",
+        "Is the relationship U-shaped?",
+        "Do the alignment metrics agree?",
+    ):
         assert heading in text
 
 
@@ -63,10 +68,22 @@ def test_figures_need_no_pyplot():
 def test_tables_match_the_statistics(report):
     folder, out = report
     frame = load_run(folder).results
-    outcomes = ["imagenet_a_top1", "imagenet_a_top5", "imagenet_r_top1", "imagenet_r_top5", "sketch_top1", "sketch_top5"]
+    outcomes = [
+        "imagenet_a_top1",
+        "imagenet_a_top5",
+        "imagenet_r_top1",
+        "imagenet_r_top5",
+        "sketch_top1",
+        "sketch_top5",
+    ]
     expect = correlation_table(frame, ["pearson", "spearman", "triplet"], outcomes, covariates="imagenet_top1")
     written = pd.read_csv(out.tables["table_partial"]["csv"])
-    pd.testing.assert_frame_equal(written[["alignment", "outcome", "n", "r", "p_val"]], expect[["alignment", "outcome", "n", "r", "p_val"]], check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        written[["alignment", "outcome", "n", "r", "p_val"]],
+        expect[["alignment", "outcome", "n", "r", "p_val"]],
+        check_exact=False,
+        rtol=1e-12,
+    )
     html = out.html.read_text(encoding="utf-8")
     first = expect.iloc[0]
     assert f"{first.r:.3f}".replace("-", "−") in html

@@ -29,7 +29,22 @@ def test_paper_models_through_analyze_and_report(shared_data, tmp_path, capsys):
     table.to_csv(path, index=False)
 
     outcomes = "imagenet_a_top1,imagenet_a_top5,imagenet_r_top1,sketch_top1"
-    assert main(["analyze", str(path), "--alignment", "pearson,triplet", "--outcome", outcomes, "--covariate", "imagenet_top1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(path),
+                "--alignment",
+                "pearson,triplet",
+                "--outcome",
+                outcomes,
+                "--covariate",
+                "imagenet_top1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     records = {(r["alignment"], r["outcome"]): r for r in json.loads(capsys.readouterr().out)}
     assert len(records) == 8 and all(r["n"] == 489 and r["n_missing"] == 0 for r in records.values())
     rec = records[("pearson", "imagenet_a_top1")]

@@ -106,7 +106,10 @@ def test_join_with_mapping_callable_and_clash(timm_folder):
     clash = frame.assign(imagenet_top1=1.0)
     with pytest.raises(InputError, match="overwrite"):
         join_timm_results(clash, wide, names={})
-    assert join_timm_results(clash, wide, names={"paper_tiny": "tiny.a1"}, overwrite=True).table.loc[0, "imagenet_top1"] == 75.6
+    assert (
+        join_timm_results(clash, wide, names={"paper_tiny": "tiny.a1"}, overwrite=True).table.loc[0, "imagenet_top1"]
+        == 75.6
+    )
     with pytest.raises(InputError, match="mapping, a callable"):
         join_timm_results(frame, wide, names=3)
 
@@ -125,7 +128,9 @@ def test_all_paper_models_join_the_2022_tables(shared_data):
     assert res.unmatched == [], f"paper names without a 2022-07 row: {res.unmatched}"
     table = res.table
     assert len(table) == 489 and table["timm_model"].notna().all()
-    assert sum(n.endswith(".dist") for n in names) == sum(table["timm_model"].str.endswith("_dist") & table["model"].str.endswith(".dist"))
+    assert sum(n.endswith(".dist") for n in names) == sum(
+        table["timm_model"].str.endswith("_dist") & table["model"].str.endswith(".dist")
+    )
     row = table.set_index("model").loc["xcit_tiny_12_p16_224.dist"]
     assert row["timm_model"] == "xcit_tiny_12_p16_224_dist"
     # every robustness column of the paper is present for every paper model

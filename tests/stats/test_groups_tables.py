@@ -104,7 +104,10 @@ def test_correlation_table_equals_single_tests(rng):
     assert z2["r"] == pytest.approx(sps.pearsonr(z_squared(sub["pearson"]), sub["imagenet_a_top1"])[0], abs=1e-12)
     assert (z2["n"], z2["n_missing"]) == (58, 2)
     grid = pivot(table)
-    assert grid.loc["imagenet_a_top1", "spearman"] == table.query("alignment == 'spearman' and outcome == 'imagenet_a_top1'")["r"].item()
+    assert (
+        grid.loc["imagenet_a_top1", "spearman"]
+        == table.query("alignment == 'spearman' and outcome == 'imagenet_a_top1'")["r"].item()
+    )
     with pytest.raises(InputError, match="Valid options: none, z2"):
         correlation_table(df, "pearson", "imagenet_a_top1", transform="z^2")
 
@@ -134,7 +137,9 @@ def test_analyze_records_match_the_single_functions(rng):
     assert rec["pearson"]["r"] == pytest.approx(sps.pearsonr(sub["pearson"], sub["imagenet_a_top1"])[0], abs=1e-12)
     part = correlation(sub, "pearson", "imagenet_a_top1", covariates="imagenet_top1").iloc[0]
     assert rec["partial"]["r"] == pytest.approx(part["r"], abs=1e-12)
-    assert rec["z2"]["r"] == pytest.approx(sps.pearsonr(z_squared(sub["pearson"]), sub["imagenet_a_top1"])[0], abs=1e-12)
+    assert rec["z2"]["r"] == pytest.approx(
+        sps.pearsonr(z_squared(sub["pearson"]), sub["imagenet_a_top1"])[0], abs=1e-12
+    )
     lines = two_lines(sub, "pearson", "imagenet_a_top1", covariates="imagenet_top1").iloc[0]
     assert rec["two_lines"]["breakpoint"] == pytest.approx(lines["breakpoint"])
     ref = _brute_groups(sub["pearson"].tolist(), 5)

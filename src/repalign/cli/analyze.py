@@ -24,9 +24,21 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("results", metavar="RESULTS", help="results table (.csv, .tsv, .parquet) or a run folder")
-    p.add_argument("--alignment", required=True, metavar="COLS", help="alignment column(s), comma-separated; shell patterns allowed")
-    p.add_argument("--outcome", required=True, metavar="COLS", help="outcome column(s), comma-separated; shell patterns allowed (e.g. 'fewshot_linear_*')")
-    p.add_argument("--covariate", metavar="COL", help="covariate(s) to partial out, comma-separated (the paper: imagenet_top1)")
+    p.add_argument(
+        "--alignment",
+        required=True,
+        metavar="COLS",
+        help="alignment column(s), comma-separated; shell patterns allowed",
+    )
+    p.add_argument(
+        "--outcome",
+        required=True,
+        metavar="COLS",
+        help="outcome column(s), comma-separated; shell patterns allowed (e.g. 'fewshot_linear_*')",
+    )
+    p.add_argument(
+        "--covariate", metavar="COL", help="covariate(s) to partial out, comma-separated (the paper: imagenet_top1)"
+    )
     p.add_argument("--k", type=int, default=5, help="models per high/mid/low group")
     p.add_argument("--confidence", type=float, default=0.95, help="level of the confidence intervals")
     p.add_argument("--model-column", default=None, help="column with model ids (default: 'model' if present)")
@@ -87,7 +99,20 @@ def run(args: argparse.Namespace) -> int:
         + f"r with {level} CI (Fisher z)"
     )
     print()
-    header = ["alignment", "outcome", "n", "r [CI]", "p", "partial r [CI]", "p", "z² r [CI]", "p", "quad b2", "p", "two lines (U?)"]
+    header = [
+        "alignment",
+        "outcome",
+        "n",
+        "r [CI]",
+        "p",
+        "partial r [CI]",
+        "p",
+        "z² r [CI]",
+        "p",
+        "quad b2",
+        "p",
+        "two lines (U?)",
+    ]
     print(format_table([_row(r) for r in records], header))
     print()
     print(f"Mean outcome of the k={args.k} most (high), nearest-to-mean (mid) and least (low) aligned models:")

@@ -23,10 +23,25 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("source", metavar="RUN_DIR|RESULTS", help="run folder or results table (.csv, .tsv, .parquet)")
-    p.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/report, or <RESULTS stem>_report next to the file)")
-    p.add_argument("--alignment", metavar="COLS", help="alignment columns or patterns (default: pearson, spearman, kendall, triplet present)")
-    p.add_argument("--outcome", metavar="COLS", help="outcome columns or patterns (default: fewshot_* and the robustness columns present)")
-    p.add_argument("--covariate", default="auto", metavar="COL", help="covariate of the partial correlations ('auto': imagenet_top1 if present; 'none')")
+    p.add_argument(
+        "--out", type=Path, help="output folder (default: RUN_DIR/report, or <RESULTS stem>_report next to the file)"
+    )
+    p.add_argument(
+        "--alignment",
+        metavar="COLS",
+        help="alignment columns or patterns (default: pearson, spearman, kendall, triplet present)",
+    )
+    p.add_argument(
+        "--outcome",
+        metavar="COLS",
+        help="outcome columns or patterns (default: fewshot_* and the robustness columns present)",
+    )
+    p.add_argument(
+        "--covariate",
+        default="auto",
+        metavar="COL",
+        help="covariate of the partial correlations ('auto': imagenet_top1 if present; 'none')",
+    )
     p.add_argument("--k", type=int, default=5, help="models per high/mid/low group")
     p.add_argument("--title", help="report title")
     p.add_argument("--fewshot-dataset", help="few-shot dataset to report when fewshot.* holds several")

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -39,7 +38,7 @@ from ..stats import (
 )
 from ..stats._frame import check_columns
 from .data import FEWSHOT_PATTERN, default_columns, fewshot_columns, load_run
-from .format import format_ci, format_number, format_p, format_r, head_name, pretty_column
+from .format import format_ci, format_number, format_p, format_r, pretty_column
 from .render import PAGE_CSS, Figure, Table, table_html, table_latex, table_markdown
 
 log = logging.getLogger(__name__)
@@ -91,9 +90,17 @@ def _corr_cell(row: Any) -> str:
 
 
 def _corr_table(
-    key: str, number: str, title: str, caption: str, table: pd.DataFrame, alignments: Sequence[str], outcomes: Sequence[str]
+    key: str,
+    number: str,
+    title: str,
+    caption: str,
+    table: pd.DataFrame,
+    alignments: Sequence[str],
+    outcomes: Sequence[str],
 ) -> Table:
-    cells = pd.DataFrame(index=[pretty_column(o) for o in outcomes], columns=[pretty_column(a) for a in alignments], dtype=object)
+    cells = pd.DataFrame(
+        index=[pretty_column(o) for o in outcomes], columns=[pretty_column(a) for a in alignments], dtype=object
+    )
     emphasis = pd.DataFrame(False, index=cells.index, columns=cells.columns)
     for row in table.itertuples():
         r, c = pretty_column(row.outcome), pretty_column(row.alignment)
@@ -103,7 +110,15 @@ def _corr_table(
     return Table(key, number, title, caption, cells, table, emphasis.reset_index(drop=True), notes=notes)
 
 
-def _group_table(key: str, number: str, title: str, caption: str, groups: pd.DataFrame, alignments: Sequence[str], outcomes: Sequence[str]) -> Table:
+def _group_table(
+    key: str,
+    number: str,
+    title: str,
+    caption: str,
+    groups: pd.DataFrame,
+    alignments: Sequence[str],
+    outcomes: Sequence[str],
+) -> Table:
     k = int(groups["k"].iloc[0])
     labels, row_groups, rows, emph = [], [], [], []
     for o in outcomes:
@@ -123,7 +138,9 @@ def _group_table(key: str, number: str, title: str, caption: str, groups: pd.Dat
     cells = pd.DataFrame(rows, index=labels, columns=cols)
     emphasis = pd.DataFrame(emph, columns=cols)
     data = groups.assign(models=groups["models"].map(lambda m: ";".join(m)))
-    notes = [f"{_n_text(groups)} with both values; bold: the best of the three groups. Models of each group are in the CSV."]
+    notes = [
+        f"{_n_text(groups)} with both values; bold: the best of the three groups. Models of each group are in the CSV."
+    ]
     return Table(key, number, title, caption, cells, data, emphasis, row_groups=row_groups, notes=notes)
 
 
@@ -209,7 +226,9 @@ def build_report(
     defaults = default_columns(frame)
     align = expand_columns(frame, alignments, role="alignment") if alignments is not None else defaults["alignments"]
     if not align:
-        raise InputError(f"{run.source}: no alignment column ({', '.join(('pearson', 'spearman', 'kendall', 'triplet'))}); name them with alignments=.")
+        raise InputError(
+            f"{run.source}: no alignment column ({', '.join(('pearson', 'spearman', 'kendall', 'triplet'))}); name them with alignments=."
+        )
     check_columns(frame, align, role="alignment column")
     if outcomes is not None:
         outs = expand_columns(frame, outcomes, role="outcome")
@@ -218,7 +237,9 @@ def build_report(
     else:
         fewshot, others = defaults["fewshot"], defaults["robustness"]
     if not fewshot and not others:
-        raise InputError(f"{run.source}: no outcome column (fewshot_<head>_<n>, imagenet_a_top1, ...); name them with outcomes=.")
+        raise InputError(
+            f"{run.source}: no outcome column (fewshot_<head>_<n>, imagenet_a_top1, ...); name them with outcomes=."
+        )
     check_columns(frame, [*fewshot, *others], role="outcome column")
     cov = defaults["covariate"] if covariate == "auto" else (None if covariate in (None, "none", "") else covariate)
     if cov is not None:
@@ -242,41 +263,85 @@ def build_report(
             f"Accuracy of few-shot classifiers trained on each model's penultimate features{dataset}{seeds}, "
             f"with n examples per class, against alignment with human similarity judgments.",
         )
-        groups = rep.attempt(sec, "The high/mid/low few-shot curves", lambda: pd.concat([alignment_groups(frame, a, fewshot, k=k) for a in align], ignore_index=True))
+        groups = rep.attempt(
+            sec,
+            "The high/mid/low few-shot curves",
+            lambda: pd.concat([alignment_groups(frame, a, fewshot, k=k) for a in align], ignore_index=True),
+        )
         if groups is not None:
             fig_no += 1
-            rep.add_figure(sec, _fig(
-                "figure_groups_fewshot", fig_no, "Few-shot accuracy of the most, mid and least aligned models.",
-                f"Mean n-shot accuracy (%) of the {k} models with the highest alignment (high), the {k} nearest the "
-                f"mean alignment (mid) and the {k} lowest (low), per few-shot head (rows) and alignment metric "
-                f"(columns); {_n_text(groups)} per panel. The paper's Figure 3.",
-                group_curves(groups, heads, align), "Line charts of group mean accuracy against examples per class"))
-            rep.tables.append(Table("fewshot_groups", "", "Few-shot groups", "", pd.DataFrame(), groups.assign(models=groups["models"].map(";".join))))
-        part = rep.attempt(sec, f"The few-shot {partial_word}s", lambda: correlation_table(frame, align, fewshot, covariates=covs, confidence=confidence))
+            rep.add_figure(
+                sec,
+                _fig(
+                    "figure_groups_fewshot",
+                    fig_no,
+                    "Few-shot accuracy of the most, mid and least aligned models.",
+                    f"Mean n-shot accuracy (%) of the {k} models with the highest alignment (high), the {k} nearest the "
+                    f"mean alignment (mid) and the {k} lowest (low), per few-shot head (rows) and alignment metric "
+                    f"(columns); {_n_text(groups)} per panel. The paper's Figure 3.",
+                    group_curves(groups, heads, align),
+                    "Line charts of group mean accuracy against examples per class",
+                ),
+            )
+            rep.tables.append(
+                Table(
+                    "fewshot_groups",
+                    "",
+                    "Few-shot groups",
+                    "",
+                    pd.DataFrame(),
+                    groups.assign(models=groups["models"].map(";".join)),
+                )
+            )
+        part = rep.attempt(
+            sec,
+            f"The few-shot {partial_word}s",
+            lambda: correlation_table(frame, align, fewshot, covariates=covs, confidence=confidence),
+        )
         if part is not None:
             fig_no += 1
-            rep.add_figure(sec, _fig(
-                "figure_fewshot_partial", fig_no, f"Alignment vs few-shot accuracy: {partial_word}.",
-                f"Pearson {partial_word} between each alignment metric and n-shot accuracy, with "
-                f"{confidence:.0%} Fisher-z intervals, per head; {_n_text(part)}. The paper's Figure 4.",
-                correlation_by_shots(part, heads, align, ylabel="partial r" if cov else "r"), "Correlation with error bars against examples per class"))
+            rep.add_figure(
+                sec,
+                _fig(
+                    "figure_fewshot_partial",
+                    fig_no,
+                    f"Alignment vs few-shot accuracy: {partial_word}.",
+                    f"Pearson {partial_word} between each alignment metric and n-shot accuracy, with "
+                    f"{confidence:.0%} Fisher-z intervals, per head; {_n_text(part)}. The paper's Figure 4.",
+                    correlation_by_shots(part, heads, align, ylabel="partial r" if cov else "r"),
+                    "Correlation with error bars against examples per class",
+                ),
+            )
             rep.tables.append(Table("fewshot_correlations", "", "", "", pd.DataFrame(), part))
-        z2 = rep.attempt(sec, "The few-shot z² correlations", lambda: correlation_table(frame, align, fewshot, transform="z2", confidence=confidence))
+        z2 = rep.attempt(
+            sec,
+            "The few-shot z² correlations",
+            lambda: correlation_table(frame, align, fewshot, transform="z2", confidence=confidence),
+        )
         if z2 is not None:
             fig_no += 1
-            rep.add_figure(sec, _fig(
-                "figure_fewshot_z2", fig_no, "Distance from the mean alignment vs few-shot accuracy.",
-                "Pearson correlation between n-shot accuracy and z² = ((x − mean)/sd)² of each alignment metric "
-                f"(large for models far from the mean on either side), with {confidence:.0%} intervals; {_n_text(z2)}. "
-                "Positive values mean both the least and the most aligned models do better than the middle. The paper's Figure 5.",
-                correlation_by_shots(z2, heads, align, ylabel="r with z²"), "Correlation with z-squared alignment against examples per class"))
+            rep.add_figure(
+                sec,
+                _fig(
+                    "figure_fewshot_z2",
+                    fig_no,
+                    "Distance from the mean alignment vs few-shot accuracy.",
+                    "Pearson correlation between n-shot accuracy and z² = ((x − mean)/sd)² of each alignment metric "
+                    f"(large for models far from the mean on either side), with {confidence:.0%} intervals; {_n_text(z2)}. "
+                    "Positive values mean both the least and the most aligned models do better than the middle. The paper's Figure 5.",
+                    correlation_by_shots(z2, heads, align, ylabel="r with z²"),
+                    "Correlation with z-squared alignment against examples per class",
+                ),
+            )
             rep.tables.append(Table("fewshot_z2_correlations", "", "", "", pd.DataFrame(), z2))
 
     # ---- robustness ---------------------------------------------------------------------
     robust_tables: dict[str, pd.DataFrame] = {}
     if others:
         a_like = [o for o in others if o.startswith("imagenet_a_")]
-        first, second = (a_like, [o for o in others if o not in a_like]) if a_like and len(a_like) < len(others) else (others, [])
+        first, second = (
+            (a_like, [o for o in others if o not in a_like]) if a_like and len(a_like) < len(others) else (others, [])
+        )
         sec = rep.section(
             "robustness",
             "Robustness" if any(o in defaults["robustness"] for o in others) else "Other outcomes",
@@ -288,49 +353,103 @@ def build_report(
         for block, paper in ((first, "Table 1"), (second, "Table 2")):
             if not block:
                 continue
-            g = rep.attempt(sec, f"The high/mid/low groups of {', '.join(block)}", lambda b=block: pd.concat([alignment_groups(frame, a, b, k=k) for a in align], ignore_index=True))
+            g = rep.attempt(
+                sec,
+                f"The high/mid/low groups of {', '.join(block)}",
+                lambda b=block: pd.concat([alignment_groups(frame, a, b, k=k) for a in align], ignore_index=True),
+            )
             if g is not None:
                 tab_no += 1
-                rep.add_table(sec, _group_table(
-                    f"table_groups_{tab_no}", f"Table {tab_no}", "Mean accuracy of the most, mid and least aligned models.",
-                    f"Mean of each outcome over the {k} models with the highest (High), nearest-to-the-mean (Mid) and lowest (Low) "
-                    f"alignment, per alignment metric. The paper's {paper}.",
-                    g, align, block))
+                rep.add_table(
+                    sec,
+                    _group_table(
+                        f"table_groups_{tab_no}",
+                        f"Table {tab_no}",
+                        "Mean accuracy of the most, mid and least aligned models.",
+                        f"Mean of each outcome over the {k} models with the highest (High), nearest-to-the-mean (Mid) and lowest (Low) "
+                        f"alignment, per alignment metric. The paper's {paper}.",
+                        g,
+                        align,
+                        block,
+                    ),
+                )
         if cov:
-            part = rep.attempt(sec, "The partial correlation table", lambda: correlation_table(frame, align, others, covariates=covs, confidence=confidence))
+            part = rep.attempt(
+                sec,
+                "The partial correlation table",
+                lambda: correlation_table(frame, align, others, covariates=covs, confidence=confidence),
+            )
             if part is not None:
                 tab_no += 1
                 robust_tables[f"partial, given {pretty_column(cov)}"] = part
-                rep.add_table(sec, _corr_table(
-                    "table_partial", f"Table {tab_no}", f"Partial correlation given {pretty_column(cov)}.",
-                    f"Pearson partial correlation (two-sided p) between each outcome and each alignment metric, controlling for "
-                    f"{pretty_column(cov)} accuracy. The paper's Table 3.", part, align, others))
-        raw = rep.attempt(sec, "The correlation table", lambda: correlation_table(frame, align, others, confidence=confidence))
+                rep.add_table(
+                    sec,
+                    _corr_table(
+                        "table_partial",
+                        f"Table {tab_no}",
+                        f"Partial correlation given {pretty_column(cov)}.",
+                        f"Pearson partial correlation (two-sided p) between each outcome and each alignment metric, controlling for "
+                        f"{pretty_column(cov)} accuracy. The paper's Table 3.",
+                        part,
+                        align,
+                        others,
+                    ),
+                )
+        raw = rep.attempt(
+            sec, "The correlation table", lambda: correlation_table(frame, align, others, confidence=confidence)
+        )
         if raw is not None:
             tab_no += 1
             robust_tables["raw"] = raw
             t = _corr_table(
-                "table_raw", f"Table {tab_no}", "Correlation.",
+                "table_raw",
+                f"Table {tab_no}",
+                "Correlation.",
                 "Pearson correlation (two-sided p) between each outcome and each alignment metric, no covariate. "
-                "The paper's Table 4 as captioned.", raw, align, others)
+                "The paper's Table 4 as captioned.",
+                raw,
+                align,
+                others,
+            )
             rep.add_table(sec, t)
-        z2r = rep.attempt(sec, "The z² correlation table", lambda: correlation_table(frame, align, others, transform="z2", confidence=confidence))
+        z2r = rep.attempt(
+            sec,
+            "The z² correlation table",
+            lambda: correlation_table(frame, align, others, transform="z2", confidence=confidence),
+        )
         if z2r is not None:
             tab_no += 1
             t = _corr_table(
-                "table_z2", f"Table {tab_no}", "Correlation with the z² transform of alignment.",
+                "table_z2",
+                f"Table {tab_no}",
+                "Correlation with the z² transform of alignment.",
                 "Pearson correlation between each outcome and z² = ((x − mean)/sd)² of each alignment metric. The paper's "
                 "text describes its Table 4 as these z² correlations, while that table's caption describes raw correlations; "
-                "both are given here.", z2r, align, others)
+                "both are given here.",
+                z2r,
+                align,
+                others,
+            )
             rep.add_table(sec, t)
         if robust_tables:
             fig_no += 1
-            rep.add_figure(sec, _fig(
-                "figure_robustness_forest", fig_no, "Alignment vs robustness at a glance.",
-                f"Correlation of each alignment metric with each outcome, with {confidence:.0%} Fisher-z intervals"
-                + (f"; left: partial correlation given {pretty_column(cov)}, right: raw" if len(robust_tables) > 1 else "")
-                + f"; {_n_text(next(iter(robust_tables.values())))}. The tables above as a figure.",
-                forest(robust_tables, others, align), "Forest plot of correlations with confidence intervals"))
+            rep.add_figure(
+                sec,
+                _fig(
+                    "figure_robustness_forest",
+                    fig_no,
+                    "Alignment vs robustness at a glance.",
+                    f"Correlation of each alignment metric with each outcome, with {confidence:.0%} Fisher-z intervals"
+                    + (
+                        f"; left: partial correlation given {pretty_column(cov)}, right: raw"
+                        if len(robust_tables) > 1
+                        else ""
+                    )
+                    + f"; {_n_text(next(iter(robust_tables.values())))}. The tables above as a figure.",
+                    forest(robust_tables, others, align),
+                    "Forest plot of correlations with confidence intervals",
+                ),
+            )
 
     # ---- U shape --------------------------------------------------------------------------
     heads_all = fewshot_columns(frame[fewshot]) if fewshot else {}
@@ -353,26 +472,49 @@ def build_report(
     lines_raw: dict[str, dict[str, Any]] = {}
     if scatter_outcome is not None:
         for a in align:
-            res = rep.attempt(sec, f"The two-lines test of {scatter_outcome} on {a}", lambda a=a: two_lines(frame, a, scatter_outcome).iloc[0])
+            res = rep.attempt(
+                sec,
+                f"The two-lines test of {scatter_outcome} on {a}",
+                lambda a=a: two_lines(frame, a, scatter_outcome).iloc[0],
+            )
             if res is not None:
                 lines_raw[a] = res.to_dict()
         n_sc = int(frame[[scatter_outcome]].notna().sum().iloc[0])
         fig_no += 1
-        rep.add_figure(sec, _fig(
-            "figure_scatter", fig_no, f"{pretty_column(scatter_outcome)} against alignment, all models.",
-            f"Each dot is one model ({n_sc} with {pretty_column(scatter_outcome)} accuracy); black: quadratic fit with the "
-            "95% confidence band of the mean; dashed: the two-lines breakpoint (no covariate). The paper's Figure 6.",
-            alignment_scatter(frame, align, scatter_outcome, lines_raw), "Scatter plots of accuracy against alignment with quadratic fits"))
+        rep.add_figure(
+            sec,
+            _fig(
+                "figure_scatter",
+                fig_no,
+                f"{pretty_column(scatter_outcome)} against alignment, all models.",
+                f"Each dot is one model ({n_sc} with {pretty_column(scatter_outcome)} accuracy); black: quadratic fit with the "
+                "95% confidence band of the mean; dashed: the two-lines breakpoint (no covariate). The paper's Figure 6.",
+                alignment_scatter(frame, align, scatter_outcome, lines_raw),
+                "Scatter plots of accuracy against alignment with quadratic fits",
+            ),
+        )
     u_rows = []
     for o in u_outcomes:
         for a in align:
+
             def one(a: str = a, o: str = o) -> dict[str, Any]:
                 q = quadratic_regression(frame, a, o, covariates=covs, confidence=confidence).iloc[0]
                 tl = two_lines(frame, a, o, covariates=covs).iloc[0]
                 z2 = correlation_table(frame, a, o, transform="z2").iloc[0]
-                return {"alignment": a, "outcome": o, "covariates": ",".join(covs), "n": int(q["n"]), "z2_r": z2["r"], "z2_p": z2["p_val"],
-                        **{f"quad_{c}": q[c] for c in ("b2", "b2_std", "ci_low", "ci_high", "p_val", "vertex", "vertex_inside", "shape")},
-                        **{f"lines_{c}": tl[c] for c in ("searched", "breakpoint", "b1", "p1", "b2", "p2", "u_shape")}}
+                return {
+                    "alignment": a,
+                    "outcome": o,
+                    "covariates": ",".join(covs),
+                    "n": int(q["n"]),
+                    "z2_r": z2["r"],
+                    "z2_p": z2["p_val"],
+                    **{
+                        f"quad_{c}": q[c]
+                        for c in ("b2", "b2_std", "ci_low", "ci_high", "p_val", "vertex", "vertex_inside", "shape")
+                    },
+                    **{f"lines_{c}": tl[c] for c in ("searched", "breakpoint", "b1", "p1", "b2", "p2", "u_shape")},
+                }
+
             row = rep.attempt(sec, f"The U-shape tests of {o} on {a}", one)
             if row is not None:
                 u_rows.append(row)
@@ -380,47 +522,86 @@ def build_report(
         u = pd.DataFrame(u_rows)
         labels = [pretty_column(a) for a in u["alignment"]]
         verdict = [
-            ("U" if r.lines_searched == "U" else "inverted U") if r.lines_u_shape else "no"
-            for r in u.itertuples()
+            ("U" if r.lines_searched == "U" else "inverted U") if r.lines_u_shape else "no" for r in u.itertuples()
         ]
-        cells = pd.DataFrame({
-            "z² r (p)": [f"{format_r(r.z2_r)} ({format_p(r.z2_p)})" for r in u.itertuples()],
-            "quadratic b₂ (p)": [f"{format_number(r.quad_b2_std, 2)} ({format_p(r.quad_p_val)})" for r in u.itertuples()],
-            "vertex in range": ["yes" if r.quad_vertex_inside else "no" for r in u.itertuples()],
-            "slope below (p)": [f"{r.lines_b1:.3g} ({format_p(r.lines_p1)})".replace("-", "−") for r in u.itertuples()],
-            "slope above (p)": [f"{r.lines_b2:.3g} ({format_p(r.lines_p2)})".replace("-", "−") for r in u.itertuples()],
-            "two lines": verdict,
-        }, index=labels)
+        cells = pd.DataFrame(
+            {
+                "z² r (p)": [f"{format_r(r.z2_r)} ({format_p(r.z2_p)})" for r in u.itertuples()],
+                "quadratic b₂ (p)": [
+                    f"{format_number(r.quad_b2_std, 2)} ({format_p(r.quad_p_val)})" for r in u.itertuples()
+                ],
+                "vertex in range": ["yes" if r.quad_vertex_inside else "no" for r in u.itertuples()],
+                "slope below (p)": [
+                    f"{r.lines_b1:.3g} ({format_p(r.lines_p1)})".replace("-", "−") for r in u.itertuples()
+                ],
+                "slope above (p)": [
+                    f"{r.lines_b2:.3g} ({format_p(r.lines_p2)})".replace("-", "−") for r in u.itertuples()
+                ],
+                "two lines": verdict,
+            },
+            index=labels,
+        )
         emphasis = pd.DataFrame({c: [False] * len(u) for c in cells.columns})
         emphasis["z² r (p)"] = (u["z2_p"] < 0.05).to_numpy()
         emphasis["quadratic b₂ (p)"] = (u["quad_p_val"] < 0.05).to_numpy()
         emphasis["two lines"] = u["lines_u_shape"].astype(bool).to_numpy()
         tab_no += 1
         ctrl = f" Regressions control for {pretty_column(cov)}; z² correlations do not." if cov else ""
-        rep.add_table(sec, Table(
-            "table_ushape", f"Table {tab_no}", "U-shape tests.",
-            "Per outcome and alignment metric: the paper's z² correlation; the squared term of a quadratic regression "
-            "(accuracy points per squared standard deviation of alignment; its CI is in the CSV) and whether the "
-            "parabola's vertex lies inside the observed alignment range; and the two-lines test: the slopes below and above "
-            f"the Robin Hood breakpoint (accuracy points per unit of alignment, HC3 robust z-tests).{ctrl}",
-            cells, u, emphasis, row_groups=[pretty_column(o) for o in u["outcome"]],
-            notes=[f"{_n_text(u)}; bold: p < 0.05, or a U supported by the two-lines test."]))
+        rep.add_table(
+            sec,
+            Table(
+                "table_ushape",
+                f"Table {tab_no}",
+                "U-shape tests.",
+                "Per outcome and alignment metric: the paper's z² correlation; the squared term of a quadratic regression "
+                "(accuracy points per squared standard deviation of alignment; its CI is in the CSV) and whether the "
+                "parabola's vertex lies inside the observed alignment range; and the two-lines test: the slopes below and above "
+                f"the Robin Hood breakpoint (accuracy points per unit of alignment, HC3 robust z-tests).{ctrl}",
+                cells,
+                u,
+                emphasis,
+                row_groups=[pretty_column(o) for o in u["outcome"]],
+                notes=[f"{_n_text(u)}; bold: p < 0.05, or a U supported by the two-lines test."],
+            ),
+        )
 
     # ---- alignment metrics ----------------------------------------------------------------
     metric_table = None
     if len(align) > 1:
-        sec = rep.section("metrics", "Do the alignment metrics agree?", "Correlation across models between the alignment metrics (the paper's section 5.1 reports Spearman vs triplet ρ = 0.992 and Pearson vs triplet ρ = 0.824 over its models).")
-        metric_table = rep.attempt(sec, "The alignment-metric correlations", lambda: metric_correlations(frame, align, confidence=confidence))
+        sec = rep.section(
+            "metrics",
+            "Do the alignment metrics agree?",
+            "Correlation across models between the alignment metrics (the paper's section 5.1 reports Spearman vs triplet ρ = 0.992 and Pearson vs triplet ρ = 0.824 over its models).",
+        )
+        metric_table = rep.attempt(
+            sec, "The alignment-metric correlations", lambda: metric_correlations(frame, align, confidence=confidence)
+        )
         if metric_table is not None:
             pairs = list(dict.fromkeys(zip(metric_table["x"], metric_table["y"])))
-            cells = pd.DataFrame(index=[f"{pretty_column(x)} vs {pretty_column(y)}" for x, y in pairs], columns=["Pearson r [95% CI]", "Spearman ρ [95% CI]", "n"], dtype=object)
+            cells = pd.DataFrame(
+                index=[f"{pretty_column(x)} vs {pretty_column(y)}" for x, y in pairs],
+                columns=["Pearson r [95% CI]", "Spearman ρ [95% CI]", "n"],
+                dtype=object,
+            )
             for (x, y), label in zip(pairs, cells.index):
                 for method, col in (("pearson", "Pearson r [95% CI]"), ("spearman", "Spearman ρ [95% CI]")):
-                    row = metric_table[(metric_table.x == x) & (metric_table.y == y) & (metric_table.method == method)].iloc[0]
+                    row = metric_table[
+                        (metric_table.x == x) & (metric_table.y == y) & (metric_table.method == method)
+                    ].iloc[0]
                     cells.loc[label, col] = f"{format_r(row.r)} {format_ci(row.ci_low, row.ci_high)}"
                     cells.loc[label, "n"] = str(int(row.n))
             tab_no += 1
-            rep.add_table(sec, Table("table_metrics", f"Table {tab_no}", "Agreement between alignment metrics.", "Each pair's correlation across models with its Fisher-z interval.", cells, metric_table))
+            rep.add_table(
+                sec,
+                Table(
+                    "table_metrics",
+                    f"Table {tab_no}",
+                    "Agreement between alignment metrics.",
+                    "Each pair's correlation across models with its Fisher-z interval.",
+                    cells,
+                    metric_table,
+                ),
+            )
 
     # ---- findings -------------------------------------------------------------------------
     _findings(rep, align, others, fewshot, cov, robust_tables, u_rows, metric_table, k)
@@ -482,11 +663,19 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _write(rep: _Report, out_dir: Path, run: Any, title: str | None, n_models: int, align, fewshot, others, cov, k) -> ReportOutput:
+def _write(
+    rep: _Report, out_dir: Path, run: Any, title: str | None, n_models: int, align, fewshot, others, cov, k
+) -> ReportOutput:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(exist_ok=True)
     (out_dir / "tables").mkdir(exist_ok=True)
-    output = ReportOutput(folder=out_dir, html=out_dir / "report.html", markdown=out_dir / "report.md", notes=list(rep.notes), n_models=n_models)
+    output = ReportOutput(
+        folder=out_dir,
+        html=out_dir / "report.html",
+        markdown=out_dir / "report.md",
+        notes=list(rep.notes),
+        n_models=n_models,
+    )
     for fig in rep.figures:
         path = out_dir / "figures" / f"{fig.key}.png"
         path.write_bytes(fig.png)
@@ -524,12 +713,19 @@ def _write(rep: _Report, out_dir: Path, run: Any, title: str | None, n_models: i
         f'<p class="subtitle">{_esc(n_models)} models from <code>{_esc(source)}</code> · generated {stamp} by repalign {__version__}</p>',
         "</header>",
         '<section id="summary"><h2 style="border-top:0;margin-top:0">Summary</h2><div class="cards">',
-        *[f'<div class="card"><div class="v{"" if v.isdigit() else " text"}">{_esc(v)}</div><div class="k">{_esc(lbl)}</div></div>' for v, lbl in cards],
+        *[
+            f'<div class="card"><div class="v{"" if v.isdigit() else " text"}">{_esc(v)}</div><div class="k">{_esc(lbl)}</div></div>'
+            for v, lbl in cards
+        ],
         "</div>",
     ]
     if rep.findings:
         parts.append('<ul class="findings">' + "".join(f"<li>{_esc(f)}</li>" for f in rep.findings) + "</ul>")
-    parts.append('<nav class="toc">' + "".join(f'<a href="#{s["key"]}">{_esc(s["title"])}</a>' for s in rep.sections) + '<a href="#methods">Methods and notes</a></nav></section>')
+    parts.append(
+        '<nav class="toc">'
+        + "".join(f'<a href="#{s["key"]}">{_esc(s["title"])}</a>' for s in rep.sections)
+        + '<a href="#methods">Methods and notes</a></nav></section>'
+    )
     for s in rep.sections:
         parts.append(f'<section id="{s["key"]}"><h2>{_esc(s["title"])}</h2><p>{_esc(s["intro"])}</p>')
         for kind, item in s["items"]:
@@ -548,19 +744,33 @@ def _write(rep: _Report, out_dir: Path, run: Any, title: str | None, n_models: i
     if rep.notes:
         parts.append("<ul>" + "".join(f'<li class="note">{_esc(n)}</li>' for n in rep.notes) + "</ul>")
     files_list = ", ".join(f"tables/{p['csv'].name}" for p in output.tables.values())
-    parts.append(f'<p class="note">Tables as CSV (full precision) and LaTeX in <code>tables/</code>: {_esc(files_list)}.</p></section>')
+    parts.append(
+        f'<p class="note">Tables as CSV (full precision) and LaTeX in <code>tables/</code>: {_esc(files_list)}.</p></section>'
+    )
     parts.append(f"<footer>repalign {__version__} · {stamp}</footer></main></body></html>")
     output.html.write_text("\n".join(parts), encoding="utf-8")
 
     # ---- Markdown
-    md = [f"# {title}", "", f"{n_models} models from `{source}` · generated {stamp} by repalign {__version__}", "", "## Summary", ""]
+    md = [
+        f"# {title}",
+        "",
+        f"{n_models} models from `{source}` · generated {stamp} by repalign {__version__}",
+        "",
+        "## Summary",
+        "",
+    ]
     md += [f"- **{lbl.capitalize()}:** {v}" for v, lbl in cards] + [""]
     md += [f"- {f}" for f in rep.findings] + [""]
     for s in rep.sections:
         md += [f"## {s['title']}", "", s["intro"], ""]
         for kind, item in s["items"]:
             if kind == "figure":
-                md += [f"![{item.alt}](figures/{item.key}.png)", "", f"**{item.number}. {item.title}** {item.caption}", ""]
+                md += [
+                    f"![{item.alt}](figures/{item.key}.png)",
+                    "",
+                    f"**{item.number}. {item.title}** {item.caption}",
+                    "",
+                ]
             elif kind == "table":
                 md += [table_markdown(item), ""]
             else:
@@ -574,7 +784,11 @@ def _write(rep: _Report, out_dir: Path, run: Any, title: str | None, n_models: i
 def _methods_text(cov: str | None, k: int) -> list[str]:
     return [
         "Correlations are Pearson's r across models with two-sided t-test p-values and Fisher-z confidence intervals. "
-        + (f"Partial correlations remove {pretty_column(cov)} from both variables by least squares (as pingouin's partial_corr). " if cov else "")
+        + (
+            f"Partial correlations remove {pretty_column(cov)} from both variables by least squares (as pingouin's partial_corr). "
+            if cov
+            else ""
+        )
         + "Each test uses the models that have every value it needs; n is reported per table.",
         f"High / mid / low groups are the {k} models with the highest alignment, the {k} nearest the mean alignment and the {k} lowest; "
         "ties are broken by table order. z² = ((x − mean)/sd)² of the alignment over the models of the test.",

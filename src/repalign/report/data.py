@@ -142,7 +142,9 @@ def _wide_fewshot(long: pd.DataFrame, path: Path, dataset: str | None) -> tuple[
         names = sorted(long["dataset"].dropna().astype(str).unique())
         if dataset is None:
             if len(names) > 1:
-                raise InputError(f"{path}: few-shot results for several datasets {preview(names)}; choose one (fewshot_dataset=...).")
+                raise InputError(
+                    f"{path}: few-shot results for several datasets {preview(names)}; choose one (fewshot_dataset=...)."
+                )
             chosen = names[0] if names else None
         elif dataset not in names:
             raise InputError(f"{path}: no few-shot results for dataset {dataset!r}; it has {preview(names)}.")

@@ -107,7 +107,15 @@ def group_curves(groups: pd.DataFrame, heads: dict[str, list[tuple[int, str]]], 
                 sub = groups[(groups["alignment"] == metric) & groups["outcome"].isin([c for _, c in pairs])]
                 for g in ("high", "mid", "low"):
                     line = sub[sub["group"] == g].set_index("outcome").reindex([c for _, c in pairs])
-                    ax.plot(shots, line["mean"], marker="o", ms=4, lw=1.8, color=GROUP_COLORS[g], label=f"{g} {int(sub['k'].iloc[0]) if len(sub) else ''}")
+                    ax.plot(
+                        shots,
+                        line["mean"],
+                        marker="o",
+                        ms=4,
+                        lw=1.8,
+                        color=GROUP_COLORS[g],
+                        label=f"{g} {int(sub['k'].iloc[0]) if len(sub) else ''}",
+                    )
                 _shot_axis(ax, shots)
                 if i == 0:
                     ax.set_title(pretty_column(metric))
@@ -120,7 +128,9 @@ def group_curves(groups: pd.DataFrame, heads: dict[str, list[tuple[int, str]]], 
     return fig
 
 
-def correlation_by_shots(table: pd.DataFrame, heads: dict[str, list[tuple[int, str]]], alignments: Sequence[str], *, ylabel: str) -> Any:
+def correlation_by_shots(
+    table: pd.DataFrame, heads: dict[str, list[tuple[int, str]]], alignments: Sequence[str], *, ylabel: str
+) -> Any:
     """Figures 4-5: correlation (95% CI) between alignment and n-shot accuracy, one panel per head."""
     mpl = _mpl()
     n = len(heads)
@@ -136,7 +146,17 @@ def correlation_by_shots(table: pd.DataFrame, heads: dict[str, list[tuple[int, s
                 xs = shots * 2.0 ** offsets[m_i]
                 r = rows["r"].to_numpy(dtype=float)
                 err = np.vstack([r - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - r])
-                ax.errorbar(xs, r, yerr=err, marker="o", ms=4, lw=1.5, capsize=2.5, color=_color(metric, m_i), label=pretty_column(metric))
+                ax.errorbar(
+                    xs,
+                    r,
+                    yerr=err,
+                    marker="o",
+                    ms=4,
+                    lw=1.5,
+                    capsize=2.5,
+                    color=_color(metric, m_i),
+                    label=pretty_column(metric),
+                )
             _shot_axis(ax, [int(s) for s in shots])
             ax.set_title(head_name(head))
         axes[0].set_ylabel(ylabel)
@@ -160,7 +180,9 @@ def _quadratic_band(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[np.
     return fit, fit - half, fit + half
 
 
-def alignment_scatter(frame: pd.DataFrame, alignments: Sequence[str], outcome: str, lines: dict[str, dict[str, Any]] | None = None) -> Any:
+def alignment_scatter(
+    frame: pd.DataFrame, alignments: Sequence[str], outcome: str, lines: dict[str, dict[str, Any]] | None = None
+) -> Any:
     """Figure 6: outcome against each alignment metric over all models, with the quadratic fit.
 
     The band is the 95% confidence interval of the fitted mean; a dashed line marks the
@@ -208,7 +230,17 @@ def forest(tables: dict[str, pd.DataFrame], outcomes: Sequence[str], alignments:
                 rows = table[table["alignment"] == metric].set_index("outcome").reindex(list(outcomes))
                 r = rows["r"].to_numpy(float)
                 err = np.vstack([r - rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float) - r])
-                ax.errorbar(r, ypos + spread[m_i], xerr=err, fmt="o", ms=4, lw=1.4, capsize=2, color=_color(metric, m_i), label=pretty_column(metric))
+                ax.errorbar(
+                    r,
+                    ypos + spread[m_i],
+                    xerr=err,
+                    fmt="o",
+                    ms=4,
+                    lw=1.4,
+                    capsize=2,
+                    color=_color(metric, m_i),
+                    label=pretty_column(metric),
+                )
             ax.set_title(title)
             ax.set_xlabel("correlation r (95% CI)")
             ax.grid(axis="y", visible=False)

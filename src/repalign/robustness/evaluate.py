@@ -149,7 +149,9 @@ def masked_topk_correct(
         labels_np = np.asarray(labels)
     labels_np = labels_np.astype(np.int64).reshape(-1)
     if logits_np.ndim != 2 or logits_np.shape[0] != labels_np.shape[0]:
-        raise InputError(f"logits must be (n, classes) with one label per row; got {logits_np.shape} and {labels_np.shape[0]} labels.")
+        raise InputError(
+            f"logits must be (n, classes) with one label per row; got {logits_np.shape} and {labels_np.shape[0]} labels."
+        )
     n_classes = logits_np.shape[1]
     if indices is None:
         subset = np.arange(n_classes)

@@ -121,8 +121,14 @@ def read_timm_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     key = ["model", "img_size"] if "img_size" in table.columns else ["model"]
     dup = table.duplicated(key, keep=False)
     if dup.any():
-        raise InputError(f"{source}: {preview(sorted(set(table.loc[dup, 'model'])))} appear twice with the same {key[-1]}.")
-    front = [c for c in ("model", "img_size", "top1", "top5", "param_count", "crop_pct", "interpolation") if c in table.columns]
+        raise InputError(
+            f"{source}: {preview(sorted(set(table.loc[dup, 'model'])))} appear twice with the same {key[-1]}."
+        )
+    front = [
+        c
+        for c in ("model", "img_size", "top1", "top5", "param_count", "crop_pct", "interpolation")
+        if c in table.columns
+    ]
     return table[front + [c for c in table.columns if c not in front]].reset_index(drop=True)
 
 

@@ -60,9 +60,7 @@ def check_columns(frame: pd.DataFrame, columns: Sequence[str], *, role: str = "c
             numeric = pd.to_numeric(series, errors="coerce")
             bad = series[numeric.isna() & series.notna()]
             if len(bad):
-                raise InputError(
-                    f"{role} {col!r} must hold numbers; found {preview(bad.astype(str).unique())}."
-                )
+                raise InputError(f"{role} {col!r} must hold numbers; found {preview(bad.astype(str).unique())}.")
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
         if np.isinf(values).any():
             raise InputError(f"{role} {col!r} holds infinite values; remove or fix those rows.")

@@ -53,7 +53,9 @@ def expand_columns(frame: pd.DataFrame, patterns: str | Sequence[str], *, role: 
     >>> expand_columns(df, "fewshot_*,pearson", role="outcome")
     ['fewshot_linear_1', 'fewshot_linear_5', 'pearson']
     """
-    items = [p.strip() for p in patterns.split(",")] if isinstance(patterns, str) else [str(p).strip() for p in patterns]
+    items = (
+        [p.strip() for p in patterns.split(",")] if isinstance(patterns, str) else [str(p).strip() for p in patterns]
+    )
     items = [p for p in items if p]
     if not items:
         raise InputError(f"{role}: no column given.")
@@ -67,13 +69,17 @@ def expand_columns(frame: pd.DataFrame, patterns: str | Sequence[str], *, role: 
                 )
         else:
             if pattern not in frame.columns:
-                raise InputError(f"{role} {pattern!r} not in the table; columns are {preview(list(frame.columns), 12)}.")
+                raise InputError(
+                    f"{role} {pattern!r} not in the table; columns are {preview(list(frame.columns), 12)}."
+                )
             matched = [pattern]
         out.extend(c for c in matched if c not in out)
     return out
 
 
-def _corr(x: np.ndarray, y: np.ndarray, z: np.ndarray | None, method: str, confidence: float, names: tuple[str, str]) -> dict[str, float]:
+def _corr(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray | None, method: str, confidence: float, names: tuple[str, str]
+) -> dict[str, float]:
     res = correlation_from_arrays(x, y, z, method=method, confidence=confidence, names=names)
     return {"r": res["r"], "ci_low": res["ci_low"], "ci_high": res["ci_high"], "p_val": res["p_val"]}
 

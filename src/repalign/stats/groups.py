@@ -50,8 +50,7 @@ def select_groups(values: np.ndarray, k: int) -> dict[str, np.ndarray]:
     n = values.shape[0]
     if n < 3 * k:
         raise InputError(
-            f"high/mid/low groups of k={k} need at least {3 * k} models with both values; got {n}. "
-            "Use a smaller k."
+            f"high/mid/low groups of k={k} need at least {3 * k} models with both values; got {n}. Use a smaller k."
         )
     order = np.arange(n)
     high = np.lexsort((order, -values))[:k]

@@ -86,7 +86,9 @@ def correlation_table(
     check_columns(frame, align, role="alignment column")
     check_columns(frame, outs, role="outcome column")
     check_columns(frame, covs, role="covariate")
-    values = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in dict.fromkeys([*align, *outs, *covs])}
+    values = {
+        c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in dict.fromkeys([*align, *outs, *covs])
+    }
     cov_ok = np.ones(len(frame), dtype=bool)
     for c in covs:
         cov_ok &= ~np.isnan(values[c])

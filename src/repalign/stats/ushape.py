@@ -168,7 +168,9 @@ def quadratic_regression(
     confidence = _check_confidence(confidence)
     xv, yv, z, covs, n_missing = _prepare(data, x, y, covariates)
     if len(xv) < z.shape[1] + 4:
-        raise InputError(f"quadratic regression of {y!r} on {x!r} needs at least {z.shape[1] + 4} complete rows; got {len(xv)}.")
+        raise InputError(
+            f"quadratic regression of {y!r} on {x!r} needs at least {z.shape[1] + 4} complete rows; got {len(xv)}."
+        )
     fit, center = _quadratic_fit(xv, yv, z)
     se = fit.se("classical")
     b1, b2, se2 = float(fit.coef[1]), float(fit.coef[2]), float(se[2])
@@ -303,7 +305,9 @@ def two_lines(
     xv, yv, z, covs, n_missing = _prepare(data, x, y, covariates)
     n = len(xv)
     if n < z.shape[1] + 8:
-        raise InputError(f"the two-lines test of {y!r} on {x!r} needs at least {z.shape[1] + 8} complete rows; got {n}.")
+        raise InputError(
+            f"the two-lines test of {y!r} on {x!r} needs at least {z.shape[1] + 8} complete rows; got {n}."
+        )
     smooth = fit_penalized_spline(xv, yv, z if z.shape[1] else None)
     quad, _ = _quadratic_fit(xv, yv, z)
     # slope of the quadratic at the lowest x (x is centred inside the fit)
@@ -312,7 +316,9 @@ def two_lines(
     q10, q90 = np.quantile(xv, [0.1, 0.9])
     middle = (xv > q10) & (xv < q90)
     if not middle.any():
-        raise InputError(f"the two-lines test of {y!r} on {x!r}: no x value lies strictly inside its 10th-90th percentiles.")
+        raise InputError(
+            f"the two-lines test of {y!r} on {x!r}: no x value lies strictly inside its 10th-90th percentiles."
+        )
     x_mid, fit_mid, se_mid = xv[middle], smooth.fitted[middle], smooth.se[middle]
     if searched == "inverted-U":
         most = fit_mid.max()
