@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-from ._common import add_json_flag, format_table, print_json
+from ._common import format_table, print_json
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
         help="correlations, partial correlations, U-shape tests and high/mid/low groups",
         description="Relate alignment to outcomes over the models of a results table (CSV/TSV/Parquet, "
         "one row per model). For each (alignment, outcome) pair: Pearson and Spearman correlations "
-        "with 95%% CIs, the partial correlation given the covariate, correlations with the z^2 "
+        "with 95% CIs, the partial correlation given the covariate, correlations with the z^2 "
         "transform of the alignment, a quadratic regression, Simonsohn's two-lines test and the "
         "mean outcome of the k most, k mid and k least aligned models. Rows missing a needed value "
         "are dropped per pair and the n used is reported.",
@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--k", type=int, default=5, help="models per high/mid/low group")
     p.add_argument("--confidence", type=float, default=0.95, help="level of the confidence intervals")
     p.add_argument("--model-column", default=None, help="column with model ids (default: 'model' if present)")
-    add_json_flag(p)
+    p.add_argument("--json", action="store_true", help="print a JSON array, one record per (alignment, outcome) pair")
     p.set_defaults(handler=run)
 
 
