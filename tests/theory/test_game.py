@@ -170,3 +170,16 @@ def test_fit_and_game_bad_input():
     with pytest.raises(InputError, match="columns"):
         fit_query_constant(pd.DataFrame({"n": [8]}))
     assert capacity(0.5) == 0.0  # the reason eps = 1/2 is excluded from the fit
+
+
+def test_tiny_pool_without_repeats_never_asks_a_query_twice(rng):
+    # A pool of 2 is often entirely asked already: those trials must fall back to all queries.
+    m, q = 6, 15
+    book = rng.random((1, m, q)) < 0.5
+    truth = np.arange(m).repeat(4)
+    correct, asked = play(
+        book, book, np.zeros(truth.size, dtype=int), truth, channel_eps=0.0, bob_eps=np.full(truth.size, 0.1),
+        replace=False, max_queries=q, target=1.1, pool=2, rng=np.random.default_rng(1), return_queries=True,
+    )
+    assert asked.shape == (truth.size, q) and correct.shape == (truth.size, q + 1)
+    assert all(sorted(row) == list(range(q)) for row in asked.tolist())

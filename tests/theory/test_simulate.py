@@ -31,7 +31,7 @@ def test_summary_is_json_ready(results):
     summary = json.loads(json.dumps(results.summary()))
     assert summary["fit"]["constant"] == pytest.approx(results.fit.constant)
     assert summary["max_abs_log_asymmetry"] < np.log(1.6)
-    assert set(summary["seconds"]) == {"game", "geometry"}
+    assert set(summary["seconds"]) == {"game", "geometry", "geometry_eps"}
 
 
 def test_figures(results):

@@ -44,6 +44,13 @@ def _require(df: pd.DataFrame, columns: set[str], what: str) -> None:
         raise InputError(f"{what} is empty; there is nothing to plot.")
 
 
+def _broken_at_half(eps: np.ndarray, values: np.ndarray, width: float = 0.0) -> np.ndarray:
+    """NaN where ``|eps - 1/2| <= width`` (and where infinite), so a line is not drawn across the pole."""
+    out = np.asarray(values, dtype=np.float64).copy()
+    out[(np.abs(eps - 0.5) <= width) | ~np.isfinite(out)] = np.nan
+    return out
+
+
 def plot_capacity(*, sizes: tuple[int, ...] = (16, 64, 1024), d: int = 1, points: int = 401) -> Any:
     """``C(eps)`` and ``H(eps)`` (left) and the query bound ``d log2 n / C(eps)`` (right).
 
@@ -62,11 +69,9 @@ def plot_capacity(*, sizes: tuple[int, ...] = (16, 64, 1024), d: int = 1, points
     left.set_title("Binary symmetric channel")
     left.set_xlim(0, 1)
     left.set_ylim(0, 1.05)
-    left.legend(loc="upper center", fontsize=8)
-    inner = eps[(eps > 0.005) & (eps < 0.995)]
-    inner = inner[np.abs(inner - 0.5) > 1e-9]
+    left.legend(loc="center", fontsize=8)
     for n in sizes:
-        right.plot(inner, query_bound(n, d=d, eps=inner), lw=1.8, label=f"n = {n}")
+        right.plot(eps, _broken_at_half(eps, query_bound(n, d=d, eps=eps)), lw=1.8, label=f"n = {n}")
     right.axvline(0.5, color="gray", lw=0.8, ls=":")
     right.set_yscale("log")
     right.set_xlim(0, 1)
@@ -82,8 +87,8 @@ def plot_game(game: pd.DataFrame, fit: QueryFit | None = None, *, title: str | N
 
     One series per ``n`` (and per variant, when the table has a ``variant`` column):
     points with bootstrap intervals; the line ``fit.constant * log2 n / C(eps)``; the Fano
-    lower bound (dotted). Points that did not reach the target are drawn as crosses at
-    the number of queries run.
+    lower bound (dotted). Points that did not reach the target are triangles at the top
+    of the axis, with the most queries run in the legend.
 
     Examples
     --------
@@ -93,10 +98,12 @@ def plot_game(game: pd.DataFrame, fit: QueryFit | None = None, *, title: str | N
     1
     """
     _require(game, {"eps", "n", "queries", "ci_low", "ci_high", "reached", "queries_run", "target"}, "game table")
-    fig, (ax,) = _figure(7.0, 4.4)
+    fig, (ax,) = _figure(7.0, 5.6)
     eps_line = np.linspace(0.0, 1.0, 401)
-    eps_line = eps_line[np.abs(eps_line - 0.5) > 0.012]
     target = float(game["target"].iloc[0])
+    finite = game.loc[np.isfinite(game["queries"].to_numpy(float)), "ci_high"].to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    top = 2.0 * float(np.max(finite)) if finite.size else 10.0
     keys = ["variant", "n"] if "variant" in game.columns else ["n"]
     colors = iter(["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray"])
     for key, df in game.groupby(keys, sort=False):
@@ -110,28 +117,33 @@ def plot_game(game: pd.DataFrame, fit: QueryFit | None = None, *, title: str | N
         ax.errorbar(ok["eps"], ok["queries"], yerr=yerr, fmt="o", ms=4, capsize=2, color=color, label=f"simulated, {label}")
         miss = df[~df["reached"].astype(bool)]
         if len(miss):
-            ax.plot(miss["eps"], miss["queries_run"], "x", color=color, ms=7, label=f"not reached by then, {label}")
+            ax.plot(miss["eps"], np.full(len(miss), top), "^", color=color, ms=7,
+                    label=f"not reached in {int(miss['queries_run'].max())} queries, {label}")
         if fit is not None:
-            ax.plot(eps_line, fit.constant * query_bound(n, eps=eps_line), color=color, lw=1.2)
-        ax.plot(eps_line, fano_query_bound(n, eps_line, accuracy=target), color=color, lw=1.0, ls=":")
+            ax.plot(eps_line, _broken_at_half(eps_line, fit.constant * query_bound(n, eps=eps_line), 0.01), color=color, lw=1.2)
+        ax.plot(eps_line, _broken_at_half(eps_line, fano_query_bound(n, eps_line, accuracy=target), 0.01), color=color, lw=1.0, ls=":")
     ax.axvline(0.5, color="gray", lw=0.8, ls=":")
     ax.set_yscale("log")
     ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(top=top * 1.6)
     ax.set_xlabel("misalignment eps (BSC flip probability)")
     ax.set_ylabel(f"triplet queries to reach {target:.0%} accuracy")
     if fit is not None:
         ax.plot([], [], color="black", lw=1.2, label=f"{fit.constant:.2f} x log2 n / C(eps) (fit)")
     ax.plot([], [], color="black", lw=1.0, ls=":", label="Fano lower bound")
     ax.set_title(title or "Alice/Bob game over a binary symmetric channel")
-    ax.legend(fontsize=7, loc="upper left")
+    ncol = 1 if "variant" in game.columns and game["variant"].nunique() > 1 else 2
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=ncol, frameon=False)
     return fig
 
 
-def plot_geometry(geometry: pd.DataFrame) -> Any:
+def plot_geometry(geometry: pd.DataFrame, curve: pd.DataFrame | None = None) -> Any:
     """eps arising from geometry versus each distortion's level, and the game's accuracy versus eps.
 
     One panel per distortion family: the disagreement rate on the game's queries
-    (line) and Bob's estimate from the shared objects (markers). Last panel: the
+    (line) and Bob's estimate from the shared objects (open squares), from ``curve`` (a
+    :func:`repalign.theory.measure_geometric_eps` table) when given, else from the game
+    table; the levels the game was played at are the filled dots. Last panel: the
     accuracy Bob reached (after all ``n (n - 1) / 2`` queries when the target was not
     reached) against the geometric eps, all families together.
 
@@ -142,14 +154,19 @@ def plot_geometry(geometry: pd.DataFrame) -> Any:
     >>> len(plot_geometry(df).axes)
     3
     """
-    _require(geometry, {"family", "level", "eps_queries", "eps_estimated", "final_accuracy", "reached"}, "geometry table")
+    needed = {"family", "level", "eps_queries", "eps_estimated"}
+    _require(geometry, needed | {"final_accuracy", "reached"}, "geometry table")
+    if curve is not None:
+        _require(curve, needed, "geometric eps curve")
     families = list(dict.fromkeys(geometry["family"]))
     fig, axes = _figure(3.2 * (len(families) + 1), 3.4, len(families) + 1)
     for ax, family in zip(axes, families):
-        df = geometry[geometry["family"] == family].sort_values("level")
+        game = geometry[geometry["family"] == family].sort_values("level")
+        line = game if curve is None else curve[curve["family"] == family].sort_values("level")
         color = _FAMILY_COLORS.get(family, "black")
-        ax.plot(df["level"], df["eps_queries"], "-o", color=color, ms=4, label="on the game's queries")
-        ax.plot(df["level"], df["eps_estimated"], "s", mfc="none", color="black", ms=6, label="Bob's estimate (shared objects)")
+        ax.plot(line["level"], line["eps_queries"], "-", color=color, label="on the game's queries")
+        ax.plot(line["level"], line["eps_estimated"], "s", mfc="none", color="black", ms=5, label="Bob's estimate (shared objects)")
+        ax.plot(game["level"], game["eps_queries"], "o", color=color, ms=6, label="levels played")
         ax.axhline(0.5, color="gray", lw=0.8, ls=":")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(_LEVEL_LABELS.get(family, "level"))

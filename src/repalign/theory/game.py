@@ -183,7 +183,10 @@ def _bob_weights(bob_eps: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarra
 def _map_correct(logpost: np.ndarray, truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Is the MAP candidate the true one? Ties among maxima are broken uniformly at random."""
     is_max = logpost >= logpost.max(axis=1, keepdims=True)
-    pick = np.argmax(is_max * rng.random(logpost.shape), axis=1)
+    pick = np.argmax(is_max, axis=1)
+    tied = np.flatnonzero(is_max.sum(axis=1) > 1)
+    if tied.size:
+        pick[tied] = np.argmax(is_max[tied] * rng.random((tied.size, logpost.shape[1])), axis=1)
     return pick == truth
 
 
@@ -200,10 +203,11 @@ def play(
     replace: bool = True,
     max_queries: int,
     target: float,
-    pool: int | None = 256,
+    pool: int | None = 128,
     rng: np.random.Generator,
     block: int = 8,
-) -> np.ndarray:
+    return_queries: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Run the game for many trials at once; return ``correct[trial, t]`` for ``t = 0 .. T``.
 
     Parameters
@@ -222,6 +226,8 @@ def play(
     target : float
         Once the mean accuracy over the last ``max(8, t / 10)`` steps reaches it, the run
         continues for ``max(8, t / 2)`` more steps and stops.
+    return_queries : bool
+        Also return the ``(n_trials, T)`` indices of the queries asked (columns of the books).
     """
     check_option("select", select, SELECTIONS)
     n_layouts, n_cand, n_q = book_bob.shape
@@ -232,9 +238,10 @@ def play(
     # One random relabelling of the queries, so that argmin's first-index rule breaks ties
     # between equally good queries at random; Alice's and Bob's books are relabelled alike.
     perm = rng.permutation(n_q)
-    book_bob = book_bob[:, :, perm]
+    # Stored query-major, (layout, query, candidate), so a query's answers are one row.
+    book_bob = np.ascontiguousarray(book_bob[:, :, perm].transpose(0, 2, 1))
     book_alice = book_alice[:, :, perm]
-    books_f = np.ascontiguousarray(book_bob, dtype=np.float64) if select == "adaptive" else None
+    books_f = book_bob.astype(np.float64) if select == "adaptive" else None
     groups = [np.flatnonzero(layout_of_trial == g) for g in range(n_layouts)]
     # Contiguous groups (the usual case) are sliced as views instead of copied.
     groups = [slice(int(i[0]), int(i[-1]) + 1) if i.size and i[-1] - i[0] + 1 == i.size else i for i in groups]
@@ -242,13 +249,13 @@ def play(
     # queries change nothing, so such a run stops after its first block.
     uninformative = bool(np.all(log_match == log_miss))
     rows = np.arange(n_trials)
-    cand = np.arange(n_cand)
     logpost = np.zeros((n_trials, n_cand))
     penalty = None if replace else np.zeros((n_trials, n_q))  # inf once a query was asked
     order = None
     if select == "random" and not replace:
         order = np.argsort(rng.random((n_trials, n_q)), axis=1)
     correct = [_map_correct(logpost, truth, rng)]
+    asked_log: list[np.ndarray] = []
     t = 0
     stop_at = max_queries
     while t < stop_at:
@@ -257,25 +264,39 @@ def play(
         else:
             w = np.exp(logpost - logpost.max(axis=1, keepdims=True))
             w /= w.sum(axis=1, keepdims=True)
-            use_pool = replace and pool is not None and pool < n_q
+            # Without repeats a pool is used while at least half the queries are unasked (a
+            # pool of p then holds only asked ones with chance below 2^-p; such rows are
+            # rescored over all queries below).
+            use_pool = pool is not None and pool < n_q and (replace or t < n_q // 2)
             cols = np.sort(rng.choice(n_q, size=pool, replace=False)) if use_pool else None
             q = np.empty(n_trials, dtype=np.intp)
             for g, idx in enumerate(groups):
                 if isinstance(idx, np.ndarray) and idx.size == 0:
                     continue
-                book = books_f[g] if cols is None else books_f[g][:, cols]
-                score = np.abs(w[idx] @ book - 0.5)
+                book = books_f[g] if cols is None else books_f[g][cols]
+                score = np.abs(w[idx] @ book.T - 0.5)
                 if penalty is not None:
-                    score += penalty[idx]
+                    score += penalty[idx] if cols is None else penalty[idx][:, cols]
                 best = np.argmin(score, axis=1)
+                if cols is not None and penalty is not None:
+                    stuck = ~np.isfinite(score[np.arange(score.shape[0]), best])
+                    if stuck.any():
+                        rows_g = np.arange(n_trials)[idx][stuck]
+                        full = np.abs(w[rows_g] @ books_f[g].T - 0.5) + penalty[rows_g]
+                        best = cols[best]
+                        best[stuck] = np.argmin(full, axis=1)
+                        q[idx] = best
+                        continue
                 q[idx] = best if cols is None else cols[best]
         if penalty is not None:
             penalty[rows, q] = np.inf
+        if return_queries:
+            asked_log.append(perm[q])
         bit = book_alice[layout_of_trial, truth, q]
         if channel_eps > 0:
             bit = bit ^ (rng.random(n_trials) < channel_eps)
         bit = bit ^ invert
-        predicted = book_bob[layout_of_trial[:, None], cand[None, :], q[:, None]]
+        predicted = book_bob[layout_of_trial, q]  # (trials, candidates)
         logpost += np.where(predicted == bit[:, None], log_match[:, None], log_miss[:, None])
         logpost -= logpost.max(axis=1, keepdims=True)
         correct.append(_map_correct(logpost, truth, rng))
@@ -289,7 +310,10 @@ def play(
                 # Reached: run a margin more so the crossing is not at the edge of the curve.
                 stop_at = min(max_queries, t + max(8, t // 2))
             block = min(64, max(block, t // 8))  # check less often on long runs
-    return np.array(correct).T
+    out = np.array(correct).T
+    if return_queries:
+        return out, np.array(asked_log, dtype=np.intp).reshape(t, n_trials).T
+    return out
 
 
 def queries_to_target(
@@ -406,7 +430,7 @@ def play_bsc_game(
     n_calibration: int = 200,
     flip: bool = True,
     max_queries: int = 2000,
-    pool: int | None = 256,
+    pool: int | None = 128,
     n_bootstrap: int = 200,
     seed: int | np.random.Generator | None = None,
     layouts: list[GameLayout] | None = None,
@@ -433,7 +457,9 @@ def play_bsc_game(
         Bob inverts every bit when his eps exceeds 1/2 (Remark 3.10).
     max_queries : int
     pool : int or None
-        Candidate queries scored per step by the adaptive rule (None: all).
+        Candidate queries scored per step by the adaptive rule (None: all). At n = 64
+        (2016 queries) pools of 64, 128, 256 and all queries gave the same queries needed
+        within their intervals; 128 is the default for speed.
     n_bootstrap : int
         Resamples of trials for the interval of ``queries``.
     seed : int or Generator, optional

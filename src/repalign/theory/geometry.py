@@ -69,6 +69,7 @@ __all__ = [
     "GeometricResult",
     "play_geometric_game",
     "simulate_geometric_game",
+    "measure_geometric_eps",
 ]
 
 DISTORTIONS: tuple[str, ...] = ("noise", "rotation", "anti")
@@ -271,6 +272,68 @@ def _neg_dist(x: np.ndarray) -> np.ndarray:
     return -cdist(x, x)
 
 
+def _books(
+    layouts: list[GameLayout], family: str, level: float, fraction: float, n_calibration: int, rng: np.random.Generator
+) -> tuple[list[np.ndarray], list[np.ndarray], list[float], list[float], list[float]]:
+    """Alice's and Bob's codebooks per layout, and the three eps measurements of each."""
+    books_a, books_b, eps_q, eps_s, eps_e = [], [], [], [], []
+    for lay, r in zip(layouts, _seed_children(rng, len(layouts))):
+        bob = distort(lay.points(), family, level, rng=r, fraction=fraction)
+        bob_shared, bob_cand = bob[: lay.n], bob[lay.n :]
+        book_a = codebook(lay.shared, lay.candidates)
+        book_b = codebook(bob_shared, bob_cand)
+        books_a.append(book_a)
+        books_b.append(book_b)
+        eps_q.append(float(np.mean(book_a != book_b)))
+        sim_a, sim_b = _neg_dist(lay.shared), _neg_dist(bob_shared)
+        eps_s.append(1.0 - triplet_counts(sim_a, sim_b, backend="numpy").agreement("half"))
+        sample = sampled_triplet_agreement_from_similarity(sim_a, sim_b, n_triplets=n_calibration, seed=r)
+        eps_e.append(1.0 - sample.agreement)
+    return books_a, books_b, eps_q, eps_s, eps_e
+
+
+def measure_geometric_eps(
+    levels: dict[str, Any] | None = None,
+    *,
+    n: int = 32,
+    d: int = 3,
+    n_layouts: int = 4,
+    n_calibration: int = 2000,
+    fraction: float = 0.5,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """eps of each distortion family and level, without playing the game (cheap, for curves).
+
+    Returns
+    -------
+    DataFrame
+        ``family, level, eps_queries, eps_shared, eps_estimated`` (means over layouts; see
+        :class:`GeometricResult`).
+
+    Examples
+    --------
+    >>> df = measure_geometric_eps({"anti": [0.0]}, n=8)
+    >>> df[["eps_queries", "eps_shared"]].values.tolist()
+    [[1.0, 1.0]]
+    """
+    levels = DEFAULT_LEVELS if levels is None else levels
+    for family in levels:
+        check_option("distortion", family, DISTORTIONS)
+    _check_int(n_calibration, "n_calibration", 1)
+    layout_rng, *rngs = _seed_children(seed, 1 + len(levels))
+    layouts = [make_layout(n, d, seed=r) for r in _seed_children(layout_rng, n_layouts)]
+    rows = []
+    for (family, values), rng in zip(levels.items(), rngs):
+        values = list(np.atleast_1d(np.asarray(values, dtype=np.float64)))
+        for value, r in zip(values, _seed_children(rng, len(values))):
+            _, _, eps_q, eps_s, eps_e = _books(layouts, family, float(value), fraction, n_calibration, r)
+            rows.append(
+                {"family": family, "level": float(value), "eps_queries": float(np.mean(eps_q)),
+                 "eps_shared": float(np.mean(eps_s)), "eps_estimated": float(np.mean(eps_e))}
+            )
+    return pd.DataFrame(rows, columns=["family", "level", "eps_queries", "eps_shared", "eps_estimated"])
+
+
 def play_geometric_game(
     family: str,
     level: float,
@@ -285,6 +348,7 @@ def play_geometric_game(
     n_calibration: int = 2000,
     fraction: float = 0.5,
     max_queries: int | None = None,
+    pool: int | None = 128,
     n_bootstrap: int = 200,
     seed: int | np.random.Generator | None = None,
     layouts: list[GameLayout] | None = None,
@@ -324,26 +388,14 @@ def play_geometric_game(
     max_queries = n_q if max_queries is None else max_queries
     _check_common(target, n_trials, max_queries, len(layouts))
     _check_int(n_calibration, "n_calibration", 1)
-    books_a, books_b, eps_q, eps_s, eps_e = [], [], [], [], []
-    for lay, r in zip(layouts, _seed_children(rng_distort, len(layouts))):
-        bob = distort(lay.points(), family, level, rng=r, fraction=fraction)
-        bob_shared, bob_cand = bob[: lay.n], bob[lay.n :]
-        book_a = codebook(lay.shared, lay.candidates)
-        book_b = codebook(bob_shared, bob_cand)
-        books_a.append(book_a)
-        books_b.append(book_b)
-        eps_q.append(float(np.mean(book_a != book_b)))
-        sim_a, sim_b = _neg_dist(lay.shared), _neg_dist(bob_shared)
-        eps_s.append(1.0 - triplet_counts(sim_a, sim_b, backend="numpy").agreement("half"))
-        sample = sampled_triplet_agreement_from_similarity(sim_a, sim_b, n_triplets=n_calibration, seed=r)
-        eps_e.append(1.0 - sample.agreement)
+    books_a, books_b, eps_q, eps_s, eps_e = _books(layouts, family, level, fraction, n_calibration, rng_distort)
     layout_of_trial = np.arange(n_trials) * len(layouts) // n_trials  # contiguous blocks
     truth = rng_play.integers(0, n, size=n_trials)
     per_layout = np.array(eps_e if bob_eps == "estimated" else eps_q)
     correct = play(
         np.stack(books_b), np.stack(books_a), layout_of_trial, truth, channel_eps=0.0,
         bob_eps=per_layout[layout_of_trial], flip=True, select=select, replace=False,
-        max_queries=max_queries, target=target, pool=None, rng=rng_play,
+        max_queries=max_queries, target=target, pool=pool, rng=rng_play,
     )
     queries, low, high = queries_to_target(correct, target, n_bootstrap=n_bootstrap, rng=rng_boot)
     acc = correct.mean(axis=0)

@@ -13,7 +13,7 @@ import pandas as pd
 from .._validation import check_option
 from .capacity import binary_entropy, capacity, fano_query_bound, query_bound
 from .game import QueryFit, fit_query_constant, simulate_bsc_game
-from .geometry import DEFAULT_LEVELS, simulate_geometric_game
+from .geometry import measure_geometric_eps, simulate_geometric_game
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,12 @@ SIZES: dict[str, dict[str, Any]] = {
         "n_trials": 120,
         "max_queries": 600,
         "variants_at": None,
+        "variants_max_queries": 0,
+        "variants_eps_step": 0.1,
         "geometry_n": 12,
         "geometry_trials": 60,
         "geometry_levels": {"noise": (0.0, 0.1, 0.3), "rotation": (0.0, 45.0, 90.0), "anti": (0.0, 0.1, 0.3)},
+        "curve_levels": {"noise": (0.0, 0.1, 0.2, 0.4), "rotation": (0.0, 30.0, 60.0, 90.0), "anti": (0.0, 0.1, 0.2, 0.4)},
         "n_bootstrap": 100,
         "target": 0.9,
     },
@@ -42,9 +45,20 @@ SIZES: dict[str, dict[str, Any]] = {
         "n_trials": 300,
         "max_queries": 3000,
         "variants_at": 16,
+        "variants_max_queries": 600,
+        "variants_eps_step": 0.1,
         "geometry_n": 32,
         "geometry_trials": 200,
-        "geometry_levels": DEFAULT_LEVELS,
+        "geometry_levels": {
+            "noise": (0.0, 0.05, 0.1, 0.2, 0.4),
+            "rotation": (0.0, 10.0, 20.0, 45.0, 90.0),
+            "anti": (0.0, 0.05, 0.1, 0.2, 0.4),
+        },
+        "curve_levels": {
+            "noise": tuple(np.round(np.linspace(0.0, 1.0, 21), 3)),
+            "rotation": tuple(np.linspace(0.0, 90.0, 19)),
+            "anti": tuple(np.round(np.linspace(0.0, 1.0, 21), 3)),
+        },
         "n_bootstrap": 200,
         "target": 0.9,
     },
@@ -70,6 +84,9 @@ class SimulationResults:
     geometry : DataFrame
         The geometric game, one row per (family, level); columns of
         :class:`repalign.theory.GeometricResult`.
+    geometry_eps : DataFrame
+        eps of each family on a finer grid of levels, without the game
+        (:func:`repalign.theory.measure_geometric_eps`).
     fit : QueryFit
         ``queries ~ constant * log2 n / C(eps)`` on the :data:`MAIN_VARIANT` rows.
     theory : DataFrame
@@ -81,6 +98,7 @@ class SimulationResults:
 
     game: pd.DataFrame
     geometry: pd.DataFrame
+    geometry_eps: pd.DataFrame
     fit: QueryFit
     theory: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
@@ -107,18 +125,30 @@ class SimulationResults:
             "geometry_points": int(len(self.geometry)),
             "max_abs_log_asymmetry": float(max(sym)) if sym else None,
             "seconds": dict(self.seconds),
-            "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.settings.items() if k != "geometry_levels"},
+            "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.settings.items() if not k.endswith("_levels")},
         }
 
     def figures(self) -> dict[str, Any]:
-        """The report's figures: ``capacity``, ``game``, ``geometry`` (matplotlib Figures)."""
+        """The report's figures (matplotlib Figures), by name.
+
+        ``capacity`` (C(eps) and the query bound), ``game`` (the simulated U-shape with
+        the fitted ``C(eps)`` prediction), ``geometry`` (geometric eps versus distortion and
+        the distorted game's accuracy), and ``variants`` (the variants at one ``n``, when
+        they were run).
+        """
         from .figures import plot_capacity, plot_game, plot_geometry
 
-        return {
+        figs = {
             "capacity": plot_capacity(sizes=tuple(sorted(set(self.game["n"]))) + (1024,)),
             "game": plot_game(self.main_game, self.fit),
-            "geometry": plot_geometry(self.geometry),
+            "geometry": plot_geometry(self.geometry, self.geometry_eps),
         }
+        at = self.settings.get("variants_at")
+        if at is not None and self.game["variant"].nunique() > 1:
+            figs["variants"] = plot_game(
+                self.game[self.game["n"] == at], None, title=f"Variants of the game (n = {at})"
+            )
+        return figs
 
 
 def _theory_table(sizes: tuple[int, ...], target: float) -> pd.DataFrame:
@@ -147,9 +177,9 @@ def run_simulations(size: str = "demo", *, seed: int = 0) -> SimulationResults:
     ----------
     size : {"demo", "test"}
         ``demo``: n = 16 and 64, eps every 0.05, 300 trials per point, plus three variants at
-        n = 16 (random queries; eps estimated from 100 triplets; no inversion) and the
-        geometric game at n = 32 (about 20 s on one core). ``test``: a reduced version
-        (about a second).
+        n = 16 and eps every 0.1 (random queries; eps estimated from 100 triplets; no
+        inversion), and the geometric game at n = 32 (about 20 s on one core). ``test``: a
+        reduced version (about a second).
     seed : int
 
     Returns
@@ -182,7 +212,11 @@ def run_simulations(size: str = "demo", *, seed: int = 0) -> SimulationResults:
     if cfg["variants_at"] is not None:
         start = time.perf_counter()
         for (name, kwargs), child in zip(_VARIANTS, seeds[1].spawn(len(_VARIANTS))):
-            df = simulate_bsc_game(grid, n=cfg["variants_at"], seed=int(child.generate_state(1)[0]), **common, **kwargs)
+            coarse = np.round(np.arange(0.0, 1.0 + 1e-9, cfg["variants_eps_step"]), 10)
+            df = simulate_bsc_game(
+                coarse, n=cfg["variants_at"], seed=int(child.generate_state(1)[0]),
+                **{**common, "max_queries": cfg["variants_max_queries"]}, **kwargs,
+            )
             df.insert(0, "variant", name)
             frames.append(df)
         seconds["variants"] = time.perf_counter() - start
@@ -197,6 +231,9 @@ def run_simulations(size: str = "demo", *, seed: int = 0) -> SimulationResults:
     )
     seconds["geometry"] = time.perf_counter() - start
     log.info("geometric game: %d points in %.1f s", len(geometry), seconds["geometry"])
+    start = time.perf_counter()
+    geometry_eps = measure_geometric_eps(cfg["curve_levels"], n=cfg["geometry_n"], seed=int(seeds[3].generate_state(1)[0]))
+    seconds["geometry_eps"] = time.perf_counter() - start
 
     theory = _theory_table(tuple(cfg["game_sizes"]), cfg["target"])
-    return SimulationResults(game, geometry, fit, theory, {"size": size, "seed": seed, **cfg}, seconds)
+    return SimulationResults(game, geometry, geometry_eps, fit, theory, {"size": size, "seed": seed, **cfg}, seconds)
