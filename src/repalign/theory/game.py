@@ -321,7 +321,8 @@ def queries_to_target(
 ) -> tuple[float, float, float]:
     """First ``t`` where the isotonic fit of ``acc(t)`` reaches ``target``, with a bootstrap interval.
 
-    Returns ``(queries, low, high)``; ``inf`` where the target is not reached.
+    Returns ``(queries, low, high)``; ``inf`` where the target is not reached, and NaN
+    bounds when ``n_bootstrap <= 0`` (no interval was asked for).
     """
 
     def first_cross(acc: np.ndarray) -> float:
@@ -348,8 +349,9 @@ class GameResult:
     eps : float
         Channel flip probability (the stochastic misalignment ``D_P``).
     queries, ci_low, ci_high : float
-        Queries needed to reach ``target`` accuracy and a bootstrap interval (``inf``: not
-        reached within ``queries_run``).
+        Queries needed to reach ``target`` accuracy and a 95% bootstrap percentile interval
+        over trials (``inf``: not reached within ``queries_run``, or in that share of the
+        resamples; the interval is NaN only when ``n_bootstrap=0`` asked for none).
     reached : bool
     final_accuracy : float
         Accuracy after the last query run.

@@ -45,9 +45,18 @@ __all__ = [
 
 
 def triplet_misalignment(
-    a: Representation, b: Representation, *, similarity: str = "cosine", ties: str = "half", how: str = "exact"
+    a: Representation,
+    b: Representation,
+    *,
+    similarity: str = "cosine",
+    ties: str = "half",
+    how: str = "exact",
+    backend: str = "auto",
 ) -> float:
     """Exact triplet misalignment ``D_R(A, B)`` of Definition 3.5: ``1 -`` triplet agreement.
+
+    All ``n (n - 1) (n - 2) / 2`` triplets are counted in O(n^2 log n)
+    (:func:`repalign.triplet_agreement`); options as there.
 
     Examples
     --------
@@ -61,7 +70,7 @@ def triplet_misalignment(
     >>> triplet_misalignment(a, b)
     1.0
     """
-    return 1.0 - triplet_agreement(a, b, similarity=similarity, ties=ties, how=how)
+    return 1.0 - triplet_agreement(a, b, similarity=similarity, ties=ties, how=how, backend=backend)
 
 
 @dataclass(frozen=True)
