@@ -139,6 +139,10 @@ def correlation_from_arrays(
         if float(np.abs(vec).max()) <= 1e-12 * scale:
             what = "constant" if k == 0 else "fully explained by the covariates"
             raise InputError(f"{label!r} is {what} over the {n} rows used; its correlation is undefined.")
+    # Scale each residual to max |.| = 1 first: tiny (even subnormal) values would otherwise
+    # underflow in the dot products and divide by zero.
+    rx = rx / np.abs(rx).max()
+    ry = ry / np.abs(ry).max()
     r = float(np.dot(rx, ry) / math.sqrt(float(np.dot(rx, rx)) * float(np.dot(ry, ry))))
     r = min(1.0, max(-1.0, r))
     dof = n - k - 2
