@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import __version__
 from .._errors import InputError
+from .._validation import check_option
 from ..stats import (
     alignment_groups,
     correlation_table,
@@ -43,7 +44,7 @@ from .render import PAGE_CSS, Figure, Table, table_html, table_latex, table_mark
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReportOutput", "build_report", "default_output_folder"]
+__all__ = ["ReportOutput", "ReportSection", "build_report", "default_output_folder"]
 
 
 @dataclass
@@ -68,6 +69,68 @@ class ReportOutput:
             "notes": list(self.notes),
             "n_models": self.n_models,
         }
+
+
+@dataclass
+class ReportSection:
+    """A section the caller adds to the report (e.g. the theory part of ``repalign demo``).
+
+    Attributes
+    ----------
+    key, title, intro : str
+        Anchor, heading and the paragraph under it.
+    figures : list of (title, caption, matplotlib Figure, alt text)
+    tables : list of (title, caption, DataFrame of display cells, DataFrame of data)
+        The data frame is written to ``tables/<key>_<i>.csv``.
+    position : {"start", "end"}
+        Before or after the analysis sections.
+    findings : list of str
+        Lines added to the summary at the top.
+    """
+
+    key: str
+    title: str
+    intro: str
+    figures: list[tuple[str, str, Any, str]] = field(default_factory=list)
+    tables: list[tuple[str, str, pd.DataFrame, pd.DataFrame]] = field(default_factory=list)
+    position: str = "end"
+    findings: list[str] = field(default_factory=list)
+
+
+def _add_sections(rep: _Report, sections: Sequence[ReportSection]) -> None:
+    """Insert caller sections, then number every figure and table in reading order."""
+    from .figures import to_png
+
+    start: list[dict[str, Any]] = []
+    for extra in sections:
+        check_option("section position", extra.position, ("start", "end"))
+        sec = {"key": extra.key, "title": extra.title, "intro": extra.intro, "items": []}
+        for i, (title, caption, figure, alt) in enumerate(extra.figures):
+            fig = Figure(key=f"{extra.key}_figure_{i + 1}", number="", title=title, caption=caption, png=to_png(figure), alt=alt)
+            rep.figures.append(fig)
+            sec["items"].append(("figure", fig))
+        for i, (title, caption, cells, data) in enumerate(extra.tables):
+            table = Table(f"{extra.key}_table_{i + 1}", "", title, caption, cells, data)
+            rep.tables.append(table)
+            sec["items"].append(("table", table))
+        if extra.position == "start":
+            start.append(sec)
+        else:
+            rep.sections.append(sec)
+        rep.findings.extend(extra.findings)
+    rep.sections[:0] = start
+    n_fig = n_tab = 0
+    for sec in rep.sections:
+        for kind, item in sec["items"]:
+            if kind == "figure":
+                n_fig += 1
+                item.number = f"Figure {n_fig}"
+            elif kind == "table" and item.number:
+                n_tab += 1
+                item.number = f"Table {n_tab}"
+    for table in rep.tables:  # tables shown in no section keep no number
+        if not any(item is table for sec in rep.sections for _, item in sec["items"]):
+            table.number = ""
 
 
 def default_output_folder(source: str | os.PathLike[str]) -> Path:
@@ -195,6 +258,7 @@ def build_report(
     title: str | None = None,
     fewshot_dataset: str | None = None,
     confidence: float = 0.95,
+    sections: Sequence[ReportSection] = (),
 ) -> ReportOutput:
     """Analyse a run folder or results table and write the report.
 
@@ -214,6 +278,9 @@ def build_report(
         present; ``None`` or ``"none"``: no partial correlations).
     k : int, default 5
         Models per high / mid / low group.
+    sections : sequence of ReportSection
+        Extra sections (figures and tables made by the caller) placed before or after the
+        analysis; all figures and tables are then numbered in reading order.
 
     Returns
     -------
@@ -607,6 +674,7 @@ def build_report(
     _findings(rep, align, others, fewshot, cov, robust_tables, u_rows, metric_table, k)
 
     # ---- write ----------------------------------------------------------------------------
+    _add_sections(rep, sections)
     out_dir = Path(out) if out is not None else default_output_folder(run.source)
     return _write(rep, out_dir, run, title, n_models, align, fewshot, others, cov, k)
 
