@@ -1,0 +1,1 @@
+"""Few-shot transfer: the paper's protocol (splits, three heads) on frozen features."""
