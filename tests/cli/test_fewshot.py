@@ -32,6 +32,9 @@ def test_json_shape(features: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [(r["head"], r["shots"]) for r in out["records"]] == [("linear", 1), ("linear", 3), ("mlp1", 1), ("mlp1", 3)]
     for r in out["records"]:
         assert set(r) == {"head", "shots", "mean", "interval", "accuracies"} and len(r["accuracies"]) == 2
+    # flags replace only what they name; the rest keeps each head's documented default
+    cfg = out["settings"]["head_config"]["mlp1"]
+    assert cfg["epochs"] == 2 and cfg["hidden"] == 8 and cfg["lr"] == 1e-2 and cfg["standardize"] == "l2"
 
 
 def test_text_table_and_long_table_file(features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
