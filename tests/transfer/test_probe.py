@@ -41,9 +41,9 @@ def test_objective_matches_a_brute_force_loop() -> None:
     assert logistic_objective(W, b, X, y, C=C) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize(("per_class", "d", "C"), [(3, 48, 1.0), (8, 24, 1.0), (5, 30, 0.05)])
+@pytest.mark.parametrize(("per_class", "d", "C"), [(2, 320, 1.0), (8, 24, 1.0), (5, 30, 0.05)])
 def test_matches_sklearn_with_100_classes(rng: np.random.Generator, per_class: int, d: int, C: float) -> None:
-    # 100 classes; n < d (kernel form) and n > d (primal form); two values of C.
+    # 100 classes; n = 200 < d = 320 (kernel form) and n > d (primal form); two values of C.
     X, y = _clusters(rng, 100, per_class + 6, d, sep=0.6)
     train = np.concatenate([np.flatnonzero(y == k)[:per_class] for k in range(100)])
     test = np.setdiff1d(np.arange(y.size), train)
@@ -82,12 +82,13 @@ def test_batch_equals_single_fits_and_warm_start_same_optimum(rng: np.random.Gen
 
 def test_torch_backend_and_float64_products_agree(rng: np.random.Generator) -> None:
     pytest.importorskip("torch")
-    X, y = _clusters(rng, 4, 15, 30, sep=1.0)
-    a = fit_logistic(X, y, tol=1e-9)
-    b = fit_logistic(X, y, tol=1e-9, backend="torch")
-    c = fit_logistic(X, y, tol=1e-9, hvp_precision="float64")
-    np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
-    np.testing.assert_allclose(a.coef, c.coef, atol=1e-7)
+    for d in (30, 90):  # primal (n = 60 > d) and kernel (n < d) forms
+        X, y = _clusters(rng, 4, 15, d, sep=1.0)
+        a = fit_logistic(X, y, tol=1e-9)
+        b = fit_logistic(X, y, tol=1e-9, backend="torch")
+        c = fit_logistic(X, y, tol=1e-9, hvp_precision="float64")
+        np.testing.assert_allclose(a.coef, b.coef, atol=1e-7)
+        np.testing.assert_allclose(a.coef, c.coef, atol=1e-7)
 
 
 def test_rank_deficient_and_constant_features(rng: np.random.Generator) -> None:

@@ -32,7 +32,7 @@ from .._errors import InputError
 from .._validation import check_option, optional_import
 
 __all__ = ["NEURAL_HEADS", "OPTIMIZERS", "STANDARDIZATIONS", "HeadConfig", "TrainedHeads", "train_heads",
-           "default_config", "standardize_features", "with_overrides"]
+           "default_config", "standardize_features", "Standardizer", "with_overrides"]
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,39 @@ def default_config(head: str) -> HeadConfig:
     return _DEFAULTS[head]
 
 
-def standardize_features(train: np.ndarray, other: np.ndarray | None, how: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Preprocess features with statistics of the **training rows only**.
+class Standardizer:
+    """Feature preprocessing fitted on training rows, applied to any rows.
 
-    ``train`` has shape (..., n_train, d) and ``other`` (..., n_other, d); leading axes (seeds)
-    are handled independently. Constant features keep standard deviation 1 (no division
-    by zero).
+    ``train`` has shape (..., n_train, d); statistics are per leading index (seed), so
+    :meth:`apply` takes arrays of shape (..., n, d) with the same leading axes.
+    Constant features keep standard deviation 1 (no division by zero).
+    """
+
+    def __init__(self, train: np.ndarray, how: str) -> None:
+        self.how = check_option("standardize", how, STANDARDIZATIONS)
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+        if how == "standardize":
+            mean = train.mean(axis=-2, keepdims=True)
+            std = train.std(axis=-2, keepdims=True)
+            self.mean = mean
+            self.std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+
+    def apply(self, a: np.ndarray, *, index: int | None = None) -> np.ndarray:
+        """Transform ``a`` (..., n, d); with ``index``, ``a`` is (n, d) rows of that seed only."""
+        if self.how == "none":
+            return a
+        if self.how == "l2":
+            norm = np.linalg.norm(a, axis=-1, keepdims=True)
+            return a / np.where(norm > 0, norm, 1.0)
+        assert self.mean is not None and self.std is not None  # set in __init__ for "standardize"
+        if index is not None:
+            return (a - self.mean[index]) / self.std[index]
+        return (a - self.mean) / self.std
+
+
+def standardize_features(train: np.ndarray, other: np.ndarray | None, how: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Preprocess features with statistics of the **training rows only** (see :class:`Standardizer`).
 
     Examples
     --------
@@ -139,19 +166,8 @@ def standardize_features(train: np.ndarray, other: np.ndarray | None, how: str) 
     >>> tr.tolist(), te.tolist()
     ([[-1.0, 0.0], [1.0, 0.0]], [[3.0, 0.0]])
     """
-    check_option("standardize", how, STANDARDIZATIONS)
-    if how == "none":
-        return train, other
-    if how == "l2":
-        def unit(a: np.ndarray) -> np.ndarray:
-            norm = np.linalg.norm(a, axis=-1, keepdims=True)
-            return a / np.where(norm > 0, norm, 1.0)
-
-        return unit(train), None if other is None else unit(other)
-    mean = train.mean(axis=-2, keepdims=True)
-    std = train.std(axis=-2, keepdims=True)
-    std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
-    return (train - mean) / std, None if other is None else (other - mean) / std
+    fitted = Standardizer(train, how)
+    return fitted.apply(train), None if other is None else fitted.apply(other)
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._validation import check_option, parse_list
-from .heads import NEURAL_HEADS, HeadConfig, default_config, standardize_features, train_heads
+from .heads import NEURAL_HEADS, HeadConfig, Standardizer, default_config, train_heads
 from .probe import fit_logistic_batch
 from .splits import PAPER_SHOTS, FewShotSplit, encode_labels, make_splits
 
@@ -268,36 +268,36 @@ def run_fewshot(
                 for n_shots in shot_list:
                     sp = [by_key[(s, n_shots)] for s in group]
                     Xtr = np.stack([X[s.train] for s in sp])
-                    Xte = [X[s.test] for s in sp]
+                    prep = Standardizer(Xtr, probe_standardize)
                     if probe_standardize != "none":
-                        pairs = [standardize_features(a, b, probe_standardize) for a, b in zip(Xtr, Xte)]
-                        Xtr = np.stack([p[0] for p in pairs])
-                        Xte = [p[1] for p in pairs]
+                        Xtr = prep.apply(Xtr)
                         init = None  # a different preprocessing per shot count: no exact warm start
                     t0 = time.perf_counter()
                     fit = fit_logistic_batch(Xtr, np.stack([codes[s.train] for s in sp]), n_classes=K, C=C,
                                              tol=probe_tol, init=init, device=dev)
+                    del Xtr
                     seconds = (time.perf_counter() - t0) / len(sp)
                     init = (fit.coef, fit.intercept)
+                    preds = _predict_linear(X, [s.test for s in sp], prep, fit.coef, fit.intercept)
                     for j, s in enumerate(sp):
-                        pred = np.argmax(Xte[j] @ fit.coef[j] + fit.intercept[j], axis=1)
-                        record(head, n_shots, s.seed, _accuracy(pred, codes[s.test]), s, seconds,
+                        record(head, n_shots, s.seed, _accuracy(preds[j], codes[s.test]), s, seconds,
                                converged=bool(fit.converged[j]), final_loss=float(fit.objective[j]))
                     log.info("linear, %d shots, seeds %s: %.2fs per seed, %d Newton iterations",
                              n_shots, group, seconds, int(fit.n_iter.max()))
         else:
             cfg = configs[head]
             size = seed_batch or len(seed_list)
+            X32 = X.astype(np.float32)
             for group in _chunks(seed_list, size):
                 for n_shots in shot_list:
                     sp = [by_key[(s, n_shots)] for s in group]
-                    Xtr = np.stack([X[s.train] for s in sp])
-                    Xte = np.stack([X[s.test] for s in sp])
-                    Xtr, Xte = standardize_features(Xtr, Xte, cfg.standardize)
+                    Xtr = np.stack([X32[s.train] for s in sp])
+                    prep = Standardizer(Xtr, cfg.standardize)
                     t0 = time.perf_counter()
-                    trained = train_heads(head, Xtr, np.stack([codes[s.train] for s in sp]), n_classes=K,
+                    trained = train_heads(head, prep.apply(Xtr), np.stack([codes[s.train] for s in sp]), n_classes=K,
                                           seeds=[s.seed for s in sp], config=cfg, device=dev)
-                    preds = _predict_heads(trained, Xte, dev)
+                    del Xtr
+                    preds = _predict_heads(trained, X32, [s.test for s in sp], prep, dev)
                     seconds = (time.perf_counter() - t0) / len(sp)
                     for j, s in enumerate(sp):
                         record(head, n_shots, s.seed, _accuracy(preds[j], codes[s.test]), s, seconds,
@@ -319,11 +319,31 @@ def run_fewshot(
     return FewShotResult(table=table, details=details, classes=classes, confidence=confidence, settings=settings)
 
 
-def _predict_heads(trained: Any, Xte: np.ndarray, device: str, chunk: int = 4096) -> np.ndarray:
+_EVAL_CHUNK = 4096
+
+
+def _predict_linear(X: np.ndarray, tests: list[np.ndarray], prep: Standardizer, coef: np.ndarray,
+                    intercept: np.ndarray) -> list[np.ndarray]:
+    """Predicted class codes of the evaluation rows of every seed, in chunks of rows."""
+    out = []
+    for j, rows in enumerate(tests):
+        parts = []
+        for start in range(0, rows.size, _EVAL_CHUNK):
+            xb = prep.apply(X[rows[start:start + _EVAL_CHUNK]], index=j)
+            parts.append(np.argmax(xb @ coef[j] + intercept[j], axis=1))
+        out.append(np.concatenate(parts))
+    return out
+
+
+def _predict_heads(trained: Any, X32: np.ndarray, tests: list[np.ndarray], prep: Standardizer,
+                   device: str) -> np.ndarray:
+    """Predicted class codes (seeds x evaluation rows); every seed has as many evaluation rows."""
     import torch
 
+    n = tests[0].size
     out = []
-    for start in range(0, Xte.shape[1], chunk):
-        xb = torch.as_tensor(np.ascontiguousarray(Xte[:, start:start + chunk], dtype=np.float32), device=device)
-        out.append(trained.logits(xb).argmax(-1).cpu().numpy())
+    for start in range(0, n, _EVAL_CHUNK):
+        xb = prep.apply(np.stack([X32[rows[start:start + _EVAL_CHUNK]] for rows in tests]))
+        xt = torch.as_tensor(np.ascontiguousarray(xb, dtype=np.float32), device=device)
+        out.append(trained.logits(xt).argmax(-1).cpu().numpy())
     return np.concatenate(out, axis=1)
