@@ -1,0 +1,118 @@
+"""``repalign fewshot FEATURES``: the paper's few-shot transfer protocol on frozen features."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from ._common import add_json_flag, format_table, print_json
+
+log = logging.getLogger(__name__)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+#: CLI flags that map one-to-one onto :class:`repalign.transfer.heads.HeadConfig` fields.
+_HEAD_FLAGS = ("epochs", "min_steps", "lr", "optimizer", "weight_decay", "hidden", "batch_size", "dropout", "standardize")
+
+
+def register(subparsers: Any) -> None:
+    from ..transfer.heads import OPTIMIZERS, STANDARDIZATIONS
+
+    p = subparsers.add_parser(
+        "fewshot",
+        help="few-shot transfer accuracy of frozen features (linear probe, 1- and 2-layer heads)",
+        description="Draw n training examples per class (n in --shots), evaluate on all remaining examples, "
+        "repeat over seeds, and report mean accuracy (percent) with a 95%% Student-t interval over seeds "
+        "per (head, n). FEATURES is an .npz (ids, features, labels) or a feature table with a label column.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("features", metavar="FEATURES", help="features file (.npz or CSV/TSV/Parquet feature table)")
+    p.add_argument("--labels", metavar="FILE", help="labels file (id,label table; one label a line; or .npz)")
+    p.add_argument("--shots", type=_int_list, default=[1, 5, 10, 20, 40, 80], help="training examples per class")
+    p.add_argument("--heads", default="linear,mlp1,mlp2", help="comma-separated, of: linear, mlp1, mlp2")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds (0..S-1)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, or auto")
+    p.add_argument("--C", dest="C", type=float, default=1.0, help="inverse regularisation of the linear probe (scikit-learn's C)")
+    p.add_argument("--probe-standardize", choices=STANDARDIZATIONS, default="none", help="preprocessing before the probe")
+    g = p.add_argument_group(
+        "neural heads (mlp1, mlp2)",
+        "Each setting given here replaces that setting of both heads; unset ones keep the head's "
+        "documented default (docs/fewshot.md): mlp1 l2-normalised inputs, AdamW lr 1e-2, weight decay "
+        "1e-4; mlp2 l2-normalised inputs, hidden 256, AdamW lr 1e-3, weight decay 1e-2; both dropout 0.8, "
+        "30 epochs and at least 300 steps, batch 256, cosine decay.")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--min-steps", type=int, help="at least this many optimiser steps")
+    g.add_argument("--lr", type=float)
+    g.add_argument("--optimizer", choices=OPTIMIZERS)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--hidden", type=int, help="hidden width of mlp2")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--dropout", type=float, help="input dropout probability")
+    g.add_argument("--standardize", choices=STANDARDIZATIONS, help="feature preprocessing, fitted on the training rows")
+    p.add_argument("--confidence", type=float, default=0.95, help="level of the intervals")
+    p.add_argument("--model", default="", help="model name for the results table")
+    p.add_argument("--dataset", default="", help="dataset name for the results table")
+    p.add_argument("--out", type=Path, help="write the long table (model, dataset, head, shots, seed, accuracy) "
+                   "to this .csv or .parquet file")
+    add_json_flag(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._errors import InputError
+    from ..transfer.features import load_labelled_features
+    from ..transfer.heads import NEURAL_HEADS, default_config, with_overrides
+    from ..transfer.protocol import INTERVAL_METHOD, run_fewshot
+
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {args.seeds}.")
+    data = load_labelled_features(args.features, labels=args.labels)
+    overrides = {name: getattr(args, name) for name in _HEAD_FLAGS if getattr(args, name) is not None}
+    config = {head: with_overrides(default_config(head), **overrides) for head in NEURAL_HEADS}
+    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"--out {args.out}: use a .csv or .parquet file name.")
+    result = run_fewshot(
+        data.features, data.labels, ids=data.ids, shots=args.shots, heads=args.heads, seeds=args.seeds,
+        C=args.C, probe_standardize=args.probe_standardize, head_config=config, device=args.device,
+        confidence=args.confidence, model=args.model or Path(args.features).stem, dataset=args.dataset,
+    )
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.out.suffix.lower() == ".parquet":
+            result.table.to_parquet(args.out, index=False)
+        else:
+            result.table.to_csv(args.out, index=False)
+        log.info("wrote %d rows to %s", len(result.table), args.out)
+    if args.json:
+        print_json({
+            "features": args.features,
+            "n_examples": result.settings["n_examples"],
+            "n_features": result.settings["n_features"],
+            "n_classes": result.settings["n_classes"],
+            "confidence": result.confidence,
+            "interval": INTERVAL_METHOD,
+            "accuracy_unit": "percent",
+            "settings": result.settings,
+            "records": result.records(),
+        })
+        return 0
+    s = result.settings
+    print(f"{args.features}: {s['n_examples']} examples, {s['n_classes']} classes, {s['n_features']} features; "
+          f"{len(s['seeds'])} seeds; accuracy in percent")
+    rows = []
+    for r in result.records():
+        ci = "n/a (1 seed)" if r["interval"] is None else f"[{r['interval'][0]:.2f}, {r['interval'][1]:.2f}]"
+        rows.append([r["head"], str(r["shots"]), f"{r['mean']:.2f}", ci, " ".join(f"{a:.2f}" for a in r["accuracies"])])
+    print(format_table(rows, ["head", "shots", "mean", f"{result.confidence:.0%} t-interval", "per seed"]))
+    return 0

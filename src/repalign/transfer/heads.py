@@ -1,0 +1,321 @@
+"""Neural heads on frozen features: dropout then one or two linear layers, in PyTorch.
+
+* ``mlp1``: ``Dropout(p) -> Linear(d, K)``;
+* ``mlp2``: ``Dropout(p) -> Linear(d, h) -> ReLU -> Linear(h, K)``;
+
+with input dropout ``p = 0.8`` as in the paper. All seeds of one shot count are trained
+**together**: the parameters of every seed are stacked along a leading axis and every
+layer is one batched matrix product (``torch.baddbmm``). The summed loss has independent
+gradients per seed and Adam/AdamW/SGD update every entry separately, so the stacked run is
+the same computation as separate runs (each seed has its own initialisation, shuffling
+and dropout masks, drawn from its own generator).
+
+Nothing here sees evaluation data: :func:`train_heads` receives training rows only;
+standardisation statistics come from those rows; there is no early stopping or other
+selection on held-out data. The defaults of :class:`HeadConfig` were chosen once, on a
+separate development set (CIFAR-10 features, see ``docs/fewshot.md``), never on the data
+a protocol run evaluates on.
+
+Torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from .._validation import check_option, optional_import
+
+__all__ = ["NEURAL_HEADS", "OPTIMIZERS", "STANDARDIZATIONS", "HeadConfig", "TrainedHeads", "train_heads",
+           "default_config", "standardize_features", "Standardizer", "with_overrides"]
+
+log = logging.getLogger(__name__)
+
+NEURAL_HEADS: tuple[str, ...] = ("mlp1", "mlp2")
+OPTIMIZERS: tuple[str, ...] = ("adamw", "adam", "sgd")
+STANDARDIZATIONS: tuple[str, ...] = ("none", "standardize", "l2")
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """Training settings of a neural head.
+
+    The field defaults are a neutral starting point; the documented defaults of each head
+    (chosen by measurement, see ``docs/fewshot.md``) are :func:`default_config`.
+
+    Attributes
+    ----------
+    dropout : float
+        Input dropout probability (the paper: 0.8).
+    hidden : int
+        Hidden width of ``mlp2`` (ignored by ``mlp1``).
+    optimizer : {"adamw", "adam", "sgd"}
+        ``sgd`` uses momentum 0.9.
+    lr : float
+        Learning rate (then cosine decay to zero over training when ``cosine`` is true).
+    epochs : int
+        Passes over the training examples.
+    min_steps : int
+        Lower bound on optimiser steps, so that tiny training sets (1 shot) still get
+        enough updates; epochs are increased to reach it.
+    batch_size : int
+        Mini-batch size (the whole training set when it is smaller).
+    weight_decay : float
+        Decoupled weight decay for ``adamw``, L2 penalty for ``adam`` and ``sgd``.
+    standardize : {"none", "standardize", "l2"}
+        Feature preprocessing from the training rows: z-scores with the training mean and
+        standard deviation, or scaling every row to unit Euclidean norm.
+    cosine : bool
+        Cosine learning-rate decay.
+    """
+
+    dropout: float = 0.8
+    hidden: int = 512
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    epochs: int = 30
+    min_steps: int = 300
+    batch_size: int = 256
+    weight_decay: float = 1e-4
+    standardize: str = "standardize"
+    cosine: bool = True
+
+    def validate(self) -> HeadConfig:
+        check_option("optimizer", self.optimizer, OPTIMIZERS)
+        check_option("standardize", self.standardize, STANDARDIZATIONS)
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout}.")
+        for name in ("hidden", "epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if int(self.min_steps) < 0:
+            raise InputError(f"min_steps must be non-negative, got {self.min_steps}.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InputError(f"lr must be positive, got {self.lr}.")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise InputError(f"weight_decay must be non-negative, got {self.weight_decay}.")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: Defaults chosen on development data (efficientnet-lite0 features of CIFAR-10 images, never
+#: the evaluation set) by ``benchmarks/tune_fewshot_heads.py``; see ``docs/fewshot.md``.
+_DEFAULTS: dict[str, HeadConfig] = {
+    "mlp1": HeadConfig(standardize="l2", lr=1e-2, epochs=30, min_steps=300, weight_decay=1e-4),
+    "mlp2": HeadConfig(standardize="l2", lr=1e-3, epochs=30, min_steps=300, weight_decay=1e-2, hidden=256),
+}
+
+
+def default_config(head: str) -> HeadConfig:
+    """The documented defaults of ``head`` (``"mlp1"`` or ``"mlp2"``).
+
+    Examples
+    --------
+    >>> default_config("mlp2").hidden, default_config("mlp2").dropout
+    (256, 0.8)
+    """
+    check_option("head", head, NEURAL_HEADS)
+    return _DEFAULTS[head]
+
+
+class Standardizer:
+    """Feature preprocessing fitted on training rows, applied to any rows.
+
+    ``train`` has shape (..., n_train, d); statistics are per leading index (seed), so
+    :meth:`apply` takes arrays of shape (..., n, d) with the same leading axes.
+    Constant features keep standard deviation 1 (no division by zero).
+    """
+
+    def __init__(self, train: np.ndarray, how: str) -> None:
+        self.how = check_option("standardize", how, STANDARDIZATIONS)
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+        if how == "standardize":
+            mean = train.mean(axis=-2, keepdims=True)
+            std = train.std(axis=-2, keepdims=True)
+            self.mean = mean
+            self.std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+
+    def apply(self, a: np.ndarray, *, index: int | None = None) -> np.ndarray:
+        """Transform ``a`` (..., n, d); with ``index``, ``a`` is (n, d) rows of that seed only."""
+        if self.how == "none":
+            return a
+        if self.how == "l2":
+            norm = np.linalg.norm(a, axis=-1, keepdims=True)
+            return a / np.where(norm > 0, norm, 1.0)
+        assert self.mean is not None and self.std is not None  # set in __init__ for "standardize"
+        if index is not None:
+            return (a - self.mean[index]) / self.std[index]
+        return (a - self.mean) / self.std
+
+
+def standardize_features(train: np.ndarray, other: np.ndarray | None, how: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Preprocess features with statistics of the **training rows only** (see :class:`Standardizer`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tr, te = standardize_features(np.array([[0., 1.], [2., 1.]]), np.array([[4., 1.]]), "standardize")
+    >>> tr.tolist(), te.tolist()
+    ([[-1.0, 0.0], [1.0, 0.0]], [[3.0, 0.0]])
+    """
+    fitted = Standardizer(train, how)
+    return fitted.apply(train), None if other is None else fitted.apply(other)
+
+
+@dataclass
+class TrainedHeads:
+    """The stacked parameters of one head trained for a batch of seeds (float32 tensors).
+
+    ``layers`` is a list of ``(weight, bias)`` with weight (batch, in, out), bias (batch, out).
+    """
+
+    head: str
+    layers: list[tuple[Any, Any]]
+    config: HeadConfig
+    steps: int
+    final_loss: np.ndarray
+
+    def logits(self, X: Any) -> Any:
+        """Evaluation-mode forward pass (no dropout) of a (batch, n, d) float32 tensor."""
+        import torch
+
+        with torch.no_grad():
+            return _forward(X, self.layers, dropout=0.0, generators=None, training=False)
+
+
+def _forward(X: Any, layers: list[tuple[Any, Any]], *, dropout: float, generators: list[Any] | None,
+             training: bool) -> Any:
+    """Batched forward pass; in training, input dropout with one generator per seed."""
+    import torch
+
+    h = X
+    if training and dropout > 0:
+        if generators is None or len(generators) != h.shape[0]:
+            raise InputError("training forward pass needs one dropout generator per seed.")
+        u = torch.stack([torch.rand(h.shape[1:], generator=g, device=h.device) for g in generators])
+        h = h * (u >= dropout) / (1.0 - dropout)
+    for i, (w, b) in enumerate(layers):
+        h = torch.baddbmm(b[:, None, :], h, w)
+        if i < len(layers) - 1:
+            h = torch.relu(h)
+    return h
+
+
+def _init_linear(torch: Any, batch: int, fan_in: int, fan_out: int, gens: list[Any], device: Any) -> tuple[Any, Any]:
+    """PyTorch's default ``nn.Linear`` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), per seed."""
+    bound = 1.0 / math.sqrt(fan_in)
+    w = torch.stack([(torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound for g in gens])
+    b = torch.stack([(torch.rand(fan_out, generator=g) * 2 - 1) * bound for g in gens])
+    return w.to(device).requires_grad_(True), b.to(device).requires_grad_(True)
+
+
+def train_heads(
+    head: str,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    n_classes: int,
+    seeds: list[int] | np.ndarray,
+    config: HeadConfig | None = None,
+    device: str = "cpu",
+) -> TrainedHeads:
+    """Train one neural head for a batch of training sets of the same size.
+
+    Parameters
+    ----------
+    head : {"mlp1", "mlp2"}
+    X_train : ndarray, shape (batch, n_train, d)
+        Training features of every seed, already preprocessed (see
+        :func:`standardize_features`).
+    y_train : ndarray of int, shape (batch, n_train)
+    n_classes : int
+    seeds : sequence of int, length batch
+        Seed of every problem: initialisation, shuffling and dropout masks derive from it.
+    config : HeadConfig, optional
+        Default :func:`default_config`.
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    TrainedHeads
+    """
+    torch = optional_import("torch", extra="torch", purpose="The neural few-shot heads")
+    check_option("head", head, NEURAL_HEADS)
+    cfg = (config or default_config(head)).validate()
+    X = np.asarray(X_train, dtype=np.float32)
+    y = np.asarray(y_train, dtype=np.int64)
+    if X.ndim != 3 or y.shape != X.shape[:2]:
+        raise InputError(f"X_train must be (batch, n, d) and y_train (batch, n); got {X.shape} and {y.shape}.")
+    seeds = [int(s) for s in seeds]
+    if len(seeds) != X.shape[0]:
+        raise InputError(f"seeds: {len(seeds)} seeds for a batch of {X.shape[0]}.")
+    B, n, d = X.shape
+    dev = torch.device(device)
+    # Per seed: a CPU generator for the initialisation (the same on every device), a numpy
+    # generator for shuffling and a device generator for dropout masks, so a seed's run does
+    # not depend on which other seeds share its batch.
+    head_tag = NEURAL_HEADS.index(head) + 1
+    init_gens = [torch.Generator().manual_seed(_mix(s, n, head_tag, 0)) for s in seeds]
+    noise_gens = [torch.Generator(device=dev).manual_seed(_mix(s, n, head_tag, 2)) for s in seeds]
+    shuffle_gens = [np.random.default_rng([s, n, head_tag, 1]) for s in seeds]
+
+    if head == "mlp1":
+        layers = [_init_linear(torch, B, d, n_classes, init_gens, dev)]
+    else:
+        layers = [_init_linear(torch, B, d, cfg.hidden, init_gens, dev),
+                  _init_linear(torch, B, cfg.hidden, n_classes, init_gens, dev)]
+    params = [p for layer in layers for p in layer]
+    if cfg.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+
+    Xt = torch.as_tensor(X, device=dev)
+    yt = torch.as_tensor(y, device=dev)
+    bs = min(int(cfg.batch_size), n)
+    per_epoch = math.ceil(n / bs)
+    epochs = max(int(cfg.epochs), math.ceil(int(cfg.min_steps) / per_epoch))
+    total = epochs * per_epoch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if cfg.cosine else None
+    batch_index = torch.arange(B, device=dev)[:, None]
+    loss_fn = torch.nn.functional.cross_entropy
+    last = torch.zeros(B, device=dev)
+    for _ in range(epochs):
+        order = torch.as_tensor(np.stack([g.permutation(n) for g in shuffle_gens]), device=dev)
+        for start in range(0, n, bs):
+            rows = order[:, start:start + bs]
+            xb, yb = Xt[batch_index, rows], yt[batch_index, rows]
+            logits = _forward(xb, layers, dropout=cfg.dropout, generators=noise_gens, training=True)
+            per_seed = loss_fn(logits.reshape(-1, n_classes), yb.reshape(-1), reduction="none").reshape(B, -1).mean(1)
+            opt.zero_grad(set_to_none=True)
+            per_seed.sum().backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            last = per_seed.detach()
+    frozen = [(w.detach(), b.detach()) for w, b in layers]
+    return TrainedHeads(head=head, layers=frozen, config=cfg, steps=total, final_loss=last.cpu().numpy())
+
+
+def _mix(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across runs and platforms)."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
+
+
+def with_overrides(config: HeadConfig, **overrides: Any) -> HeadConfig:
+    """``config`` with some fields replaced (unknown names are an error)."""
+    unknown = sorted(set(overrides) - set(HeadConfig.__dataclass_fields__))
+    if unknown:
+        raise InputError(f"unknown head settings {unknown}; valid: {', '.join(HeadConfig.__dataclass_fields__)}.")
+    return replace(config, **overrides).validate()
