@@ -125,7 +125,7 @@ def _add_sections(rep: _Report, sections: Sequence[ReportSection]) -> None:
             if kind == "figure":
                 n_fig += 1
                 item.number = f"Figure {n_fig}"
-            elif kind == "table" and item.number:
+            elif kind == "table":
                 n_tab += 1
                 item.number = f"Table {n_tab}"
     for table in rep.tables:  # tables shown in no section keep no number

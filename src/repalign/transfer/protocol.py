@@ -282,7 +282,7 @@ def run_fewshot(
                     for j, s in enumerate(sp):
                         record(head, n_shots, s.seed, _accuracy(preds[j], codes[s.test]), s, seconds,
                                converged=bool(fit.converged[j]), final_loss=float(fit.objective[j]))
-                    log.info("linear, %d shots, seeds %s: %.2fs per seed, %d Newton iterations",
+                    log.debug("linear, %d shots, seeds %s: %.2fs per seed, %d Newton iterations",
                              n_shots, group, seconds, int(fit.n_iter.max()))
         else:
             cfg = configs[head]
@@ -302,7 +302,7 @@ def run_fewshot(
                     for j, s in enumerate(sp):
                         record(head, n_shots, s.seed, _accuracy(preds[j], codes[s.test]), s, seconds,
                                converged=None, final_loss=float(trained.final_loss[j]))
-                    log.info("%s, %d shots, seeds %s: %.2fs per seed, %d steps", head, n_shots, group, seconds,
+                    log.debug("%s, %d shots, seeds %s: %.2fs per seed, %d steps", head, n_shots, group, seconds,
                              trained.steps)
 
     details = pd.DataFrame(rows)
