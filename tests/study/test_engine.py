@@ -102,16 +102,6 @@ def test_process_pool_equals_sequential_and_survives_a_dead_worker(tmp_path):
         pd.testing.assert_frame_equal(frame, seq[u])
 
 
-@pytest.mark.slow
-def test_ray_equals_local(tmp_path):
-    pytest.importorskip("ray")
-    local = _collect(run_units(toy_unit, UNITS[:3], {}))
-    ray_out = _collect(run_units(toy_unit, UNITS[:3], {}, executor="ray"))
-    assert sorted(ray_out) == sorted(local)
-    for u in local:
-        pd.testing.assert_frame_equal(ray_out[u], local[u])
-
-
 def test_executor_option_errors():
     with pytest.raises(InputError, match="Valid options: local, ray"):
         list(run_units(toy_unit, UNITS, {}, executor="dask"))

@@ -19,8 +19,8 @@ from .._errors import MissingDependencyError, RepalignError
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
-#: Sub-command modules, in the order ``repalign --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("demo", "align", "data", "models", "extract", "fewshot", "analyze", "report")
+#: Sub-command modules, in the order ``repalign --help`` lists them (``study`` also adds ``status``).
+COMMAND_MODULES: tuple[str, ...] = ("demo", "align", "data", "models", "extract", "fewshot", "analyze", "report", "study")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -188,6 +188,7 @@ class StudyConfig:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    zoo: dict[str, Any] | None = None
     source: str = "<dict>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,9 +207,9 @@ class StudyConfig:
         return d
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes results (not the executor or output folder)."""
+        """Hash of everything that changes unit results (not the executor, output or analysis)."""
         d = self.to_dict()
-        for volatile in ("output", "execution", "name"):
+        for volatile in ("output", "execution", "name", "analysis"):
             d.pop(volatile, None)
         d["extraction"].pop("num_workers", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -232,14 +233,24 @@ def _models(value: Any, source: str) -> tuple[Any, ...]:
             model_id = sec.str_("id")
             weights = sec.str_("weights")
             limit = sec.get("limit")
+            pretrained = sec.get("pretrained")
+            seed = sec.get("seed")
+            image_size = sec.get("image_size")
             sec.finish()
             if (pattern is None) == (model_id is None):
                 raise InputError(f"{source}: {where}: give exactly one of 'id' or 'pattern'.")
-            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-                raise InputError(f"{source}: {where}.limit: must be a positive integer, got {limit!r}.")
+            for key, value, minimum in (("limit", limit, 1), ("seed", seed, 0), ("image_size", image_size, 8)):
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+                    raise InputError(f"{source}: {where}.{key}: must be an integer >= {minimum}, got {value!r}.")
+            if pretrained is not None and not isinstance(pretrained, bool):
+                raise InputError(f"{source}: {where}.pretrained: must be true or false, got {pretrained!r}.")
             if pattern is not None and weights is not None:
                 raise InputError(f"{source}: {where}: 'weights' applies to one model id, not a pattern.")
-            out.append({k: v for k, v in (("pattern", pattern), ("id", model_id), ("weights", weights), ("limit", limit)) if v is not None})
+            if weights is not None and pretrained is False:
+                raise InputError(f"{source}: {where}: 'weights' and 'pretrained: false' contradict each other.")
+            entries = (("pattern", pattern), ("id", model_id), ("weights", weights), ("limit", limit),
+                       ("pretrained", pretrained), ("seed", seed), ("image_size", image_size))
+            out.append({k: v for k, v in entries if v is not None})
         else:
             raise InputError(f"{source}: {where}: must be a model id string or a mapping with 'id' or 'pattern', got {item!r}.")
     return tuple(out)
@@ -325,8 +336,32 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
         address=x.str_("address"),
     )
     x.finish()
+    zoo = _zoo_section(top.get("zoo"), source)
     top.finish()
-    return StudyConfig(name, output, models, human, tuple(tasks), robustness, analysis, extraction, execution, source)
+    return StudyConfig(name, output, models, human, tuple(tasks), robustness, analysis, extraction, execution, zoo, source)
+
+
+#: Settings of the synthetic zoo a study may give (arguments of repalign.theory.make_zoo).
+ZOO_KEYS: dict[str, type | tuple[type, ...]] = {
+    "n_classes": int, "n_per_class": int, "dim": int, "separation": (int, float),
+    "models_per_family": int, "feature_dim": int, "rotation_fraction": (int, float), "seed": int,
+}
+
+
+def _zoo_section(value: Any, source: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    z = _Section(value, "zoo", source)
+    out: dict[str, Any] = {}
+    for key, kind in ZOO_KEYS.items():
+        v = z.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, kind):
+            raise z.error(key, f"must be a number of type {getattr(kind, '__name__', 'number')}, got {v!r}.")
+        out[key] = v
+    z.finish()
+    return out
 
 
 def load_config(path: str | os.PathLike[str]) -> StudyConfig:

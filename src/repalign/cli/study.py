@@ -1,0 +1,152 @@
+"""``repalign study [CONFIG]``: run, resume or plan a study; ``repalign status RUN_DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from ._common import add_json_flag, format_table, print_json
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "study",
+        help="run (or resume) a study described by a YAML config; no config: the built-in offline study",
+        description="Runs every model of the study as one unit (extract -> align -> few-shot -> robustness "
+        "join), writing each unit atomically, so re-running the same command resumes. At the end the "
+        "collected tables are analysed and reported. See docs/study.md.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("config", nargs="?", type=Path, help="study YAML (default: the built-in offline study)")
+    p.add_argument("--dry-run", action="store_true", help="resolve models and data and print the plan; run nothing")
+    p.add_argument("--executor", choices=("local", "ray"), help="override the config's executor")
+    p.add_argument("--workers", type=int, help="local executor: parallel worker processes")
+    p.add_argument("--address", help="Ray cluster address (default: start a local cluster)")
+    p.add_argument("--out", type=Path, help="override the config's output folder")
+    p.add_argument("--data-root", type=Path, help="built-in study only: folder holding peterson2018/ and cifar10/")
+    add_json_flag(p)
+    p.set_defaults(handler=run_study_command)
+
+    s = subparsers.add_parser(
+        "status",
+        help="done / failed / pending units of a study run",
+        description="Shows the state of every unit of a run directory, with the error of failed ones.",
+    )
+    s.add_argument("run_dir", type=Path, help="a study's output folder")
+    add_json_flag(s)
+    s.set_defaults(handler=run_status)
+
+
+def _configs(args: argparse.Namespace) -> list[Any]:
+    from .._errors import InputError
+    from ..study.config import load_config
+    from ..study.plan import default_configs, with_output
+
+    if args.config is not None:
+        if args.data_root is not None:
+            raise InputError("--data-root is for the built-in study; a config sets human.data_root itself.")
+        config = load_config(args.config)
+        return [with_output(config, args.out) if args.out else config]
+    return default_configs(args.data_root, args.out or Path("runs/study"))
+
+
+def run_study_command(args: argparse.Namespace) -> int:
+    from ..study.plan import make_plan, run_study
+
+    configs = _configs(args)
+    if args.dry_run:
+        plans = [make_plan(c) for c in configs]
+        if args.json:
+            print_json([p.to_dict() for p in plans] if len(plans) > 1 else plans[0].to_dict())
+            return 0
+        for plan in plans:
+            est = plan.estimate()
+            print(f"study {plan.config.name!r} -> {plan.config.output}")
+            print(f"  units:      {est['units']} models ({est['zoo_models']} synthetic, {est['image_models']} image models)")
+            if plan.unresolved:
+                print(f"  unresolved: {len(plan.unresolved)}: {'; '.join(plan.unresolved[:5])}")
+            for h in plan.human:
+                print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
+            for t in plan.transfer:
+                print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
+                      + (f", {t['n_images']} images" if "n_images" in t else ""))
+            if plan.robustness.get("tables"):
+                print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
+            print(f"  work:       {est['images_to_embed']} images to embed, {est['fewshot_fits']} few-shot fits")
+            for item in plan.missing:
+                print(f"  MISSING:    {item}")
+            for note in plan.notes:
+                print(f"  note:       {note}")
+        return 0
+
+    summaries = []
+    exit_code = 0
+    for config in configs:
+        log.info("study %r -> %s (progress lines: [done/total] unit; the log is also in study.log there)", config.name, config.output)
+        run, outputs = run_study(config, executor=args.executor, workers=args.workers, address=args.address)
+        summaries.append({
+            "name": config.name, "run_dir": str(run.run_dir), "planned": len(run.planned),
+            "skipped": len(run.skipped), "finished": len(run.finished), "failed": run.failed,
+            "seconds": round(run.seconds, 1), "report": str(outputs.get("report", "")),
+            "tables": {k: str(v) for k, v in outputs["tables"].items()}, "notes": outputs["notes"],
+        })
+        if run.failed:
+            exit_code = 1
+    if args.json:
+        print_json(summaries if len(summaries) > 1 else summaries[0])
+        return exit_code
+    for s in summaries:
+        print(f"{s['name']}: {s['finished']} run, {s['skipped']} already done, {len(s['failed'])} failed "
+              f"of {s['planned']} units in {s['seconds']:.0f} s")
+        if s["report"]:
+            print(f"  report: {s['report']}")
+        if "results" in s["tables"]:
+            _print_results(s["tables"]["results"])
+        for unit, error in list(s["failed"].items())[:10]:
+            print(f"  failed: {unit}: {error}")
+        for note in s["notes"][:5]:
+            print(f"  note:   {note}")
+        if len(s["notes"]) > 5:
+            print(f"  note:   ... and {len(s['notes']) - 5} more (see the report's notes)")
+    return exit_code
+
+
+def _print_results(path: str, limit: int = 12) -> None:
+    """The headline columns of a results table: alignment and the first few-shot columns."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    cols = [c for c in ("pearson", "spearman", "kendall", "triplet") if c in frame.columns]
+    cols += [c for c in frame.columns if c.startswith("fewshot_")][:3]
+    rows = [[str(r["model"])] + [f"{r[c]:.3f}" if c in ("pearson", "spearman", "kendall", "triplet") else f"{r[c]:.1f}" for c in cols]
+            for _, r in frame.head(limit).iterrows()]
+    print("  " + format_table(rows, ["model", *cols]).replace("\n", "\n  "))
+    if len(frame) > limit:
+        print(f"  ... {len(frame) - limit} more rows in {path}")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from .._errors import InputError
+    from ..study.store import RunStore
+
+    store = RunStore(args.run_dir)
+    if store.read_manifest() is None:
+        raise InputError(f"{args.run_dir}: not a study run directory (no manifest.json).")
+    table = store.status()
+    counts = table["status"].value_counts().to_dict()
+    if args.json:
+        print_json({
+            "run_dir": str(args.run_dir),
+            "counts": {k: int(counts.get(k, 0)) for k in ("done", "failed", "pending")},
+            "units": table.to_dict(orient="records"),
+        })
+        return 0
+    print(f"{args.run_dir}: {counts.get('done', 0)} done, {counts.get('failed', 0)} failed, {counts.get('pending', 0)} pending")
+    rows = [[r.unit_id, r.status, (r.error[:100] + "...") if len(r.error) > 100 else r.error] for r in table.itertuples()]
+    if rows:
+        print(format_table(rows, ["unit", "status", "error"]))
+    return 0
