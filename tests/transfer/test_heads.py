@@ -80,6 +80,11 @@ def test_standardize_uses_training_rows_only() -> None:
     np.testing.assert_allclose(te[0], [[99, -8]])  # constant feature: centred, not divided by 0
     tr, te = standardize_features(train, test, "l2")
     np.testing.assert_allclose(np.linalg.norm(te, axis=-1), 1.0)
+    tr, te = standardize_features(train, test, "center")  # centred rows have mean squared norm 1
+    np.testing.assert_allclose(tr[0], [[-1, 0], [1, 0]])
+    np.testing.assert_allclose(te[0], [[99, -8]])
+    two = np.stack([train[0], 3 * train[0]])  # statistics per seed
+    np.testing.assert_allclose(standardize_features(two, None, "center")[0][1], [[-1, 0], [1, 0]])
 
 
 def test_config_errors() -> None:

@@ -102,13 +102,15 @@ def test_rank_deficient_and_constant_features(rng: np.random.Generator) -> None:
 
 
 def test_cpu_path_does_not_import_torch() -> None:
+    import os
     import subprocess
     import sys
 
     code = ("import sys, numpy as np; from repalign.transfer.probe import fit_logistic; "
             "X = np.random.default_rng(0).normal(size=(20, 3)); y = np.arange(20) % 2; fit_logistic(X, y); "
             "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "False"
 
 

@@ -33,13 +33,13 @@ def register(subparsers: Any) -> None:
         "fewshot",
         help="few-shot transfer accuracy of frozen features (linear probe, 1- and 2-layer heads)",
         description="Draw n training examples per class (n in --shots), evaluate on all remaining examples, "
-        "repeat over seeds, and report mean accuracy (percent) with a 95%% Student-t interval over seeds "
+        "repeat over seeds, and report mean accuracy (percent) with a 95% Student-t interval over seeds "
         "per (head, n). FEATURES is an .npz (ids, features, labels) or a feature table with a label column.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("features", metavar="FEATURES", help="features file (.npz or CSV/TSV/Parquet feature table)")
     p.add_argument("--labels", metavar="FILE", help="labels file (id,label table; one label a line; or .npz)")
-    p.add_argument("--shots", type=_int_list, default=[1, 5, 10, 20, 40, 80], help="training examples per class")
+    p.add_argument("--shots", type=_int_list, default="1,5,10,20,40,80", help="training examples per class")
     p.add_argument("--heads", default="linear,mlp1,mlp2", help="comma-separated, of: linear, mlp1, mlp2")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (0..S-1)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, or auto")
@@ -61,7 +61,8 @@ def register(subparsers: Any) -> None:
     g.add_argument("--dropout", type=float, help="input dropout probability")
     g.add_argument("--standardize", choices=STANDARDIZATIONS, help="feature preprocessing, fitted on the training rows")
     p.add_argument("--confidence", type=float, default=0.95, help="level of the intervals")
-    p.add_argument("--model", default="", help="model name for the results table")
+    p.add_argument("--model", default="",
+                   help="model name for the results table; when empty, the features file name without suffix")
     p.add_argument("--dataset", default="", help="dataset name for the results table")
     p.add_argument("--out", type=Path, help="write the long table (model, dataset, head, shots, seed, accuracy) "
                    "to this .csv or .parquet file")

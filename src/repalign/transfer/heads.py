@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 NEURAL_HEADS: tuple[str, ...] = ("mlp1", "mlp2")
 OPTIMIZERS: tuple[str, ...] = ("adamw", "adam", "sgd")
-STANDARDIZATIONS: tuple[str, ...] = ("none", "standardize", "l2")
+STANDARDIZATIONS: tuple[str, ...] = ("none", "standardize", "l2", "center")
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,11 @@ class HeadConfig:
         Mini-batch size (the whole training set when it is smaller).
     weight_decay : float
         Decoupled weight decay for ``adamw``, L2 penalty for ``adam`` and ``sgd``.
-    standardize : {"none", "standardize", "l2"}
+    standardize : {"none", "standardize", "l2", "center"}
         Feature preprocessing from the training rows: z-scores with the training mean and
-        standard deviation, or scaling every row to unit Euclidean norm.
+        standard deviation of every feature; scaling every row to unit Euclidean norm; or
+        ``center``: subtracting the training mean and dividing by one number, the root
+        mean square norm of the centred training rows (feature scales are kept relative).
     cosine : bool
         Cosine learning-rate decay.
     """
@@ -142,6 +144,10 @@ class Standardizer:
             std = train.std(axis=-2, keepdims=True)
             self.mean = mean
             self.std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+        elif how == "center":
+            self.mean = train.mean(axis=-2, keepdims=True)
+            rms = np.sqrt(np.mean(np.sum(np.square(train - self.mean), axis=-1), axis=-1))[..., None, None]
+            self.std = np.where(rms > 0, rms, 1.0)
 
     def apply(self, a: np.ndarray, *, index: int | None = None) -> np.ndarray:
         """Transform ``a`` (..., n, d); with ``index``, ``a`` is (n, d) rows of that seed only."""

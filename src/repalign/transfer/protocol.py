@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._validation import check_option, parse_list
-from .heads import NEURAL_HEADS, HeadConfig, Standardizer, default_config, train_heads
+from .heads import NEURAL_HEADS, STANDARDIZATIONS, HeadConfig, Standardizer, default_config, train_heads
 from .probe import fit_logistic_batch
 from .splits import PAPER_SHOTS, FewShotSplit, encode_labels, make_splits
 
@@ -212,7 +212,7 @@ def run_fewshot(
         Inverse regularisation of the probe, as in scikit-learn (default 1.0, its default).
     probe_tol : float
         Gradient tolerance of the probe.
-    probe_standardize : {"none", "standardize", "l2"}
+    probe_standardize : {"none", "standardize", "l2", "center"}
         Preprocessing before the probe (default none: raw embeddings, as the paper).
     head_config : HeadConfig or mapping head -> HeadConfig, optional
         Settings of the neural heads (default :func:`repalign.transfer.heads.default_config`).
@@ -241,7 +241,7 @@ def run_fewshot(
     [('linear', 1, 2), ('linear', 5, 2)]
     """
     head_list = parse_list("heads", heads if not isinstance(heads, str) else heads, HEADS)
-    check_option("probe_standardize", probe_standardize, ("none", "standardize", "l2"))
+    check_option("probe_standardize", probe_standardize, STANDARDIZATIONS)
     codes, classes = encode_labels(labels)
     X = _check_features(features, codes.shape[0])
     if len(classes) < 2:
