@@ -39,6 +39,10 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("features", metavar="FEATURES", help="features file (.npz or CSV/TSV/Parquet feature table)")
     p.add_argument("--labels", metavar="FILE", help="labels file (id,label table; one label a line; or .npz)")
+    p.add_argument("--images", metavar="DATASET",
+                   help="treat FEATURES as a model id and embed this labelled image set with it, through the "
+                   "feature cache: 'cifar100', a CIFAR-100 release folder or archive, or an ImageFolder root")
+    p.add_argument("--max-per-class", type=int, metavar="N", help="with --images: the first N images of each class")
     p.add_argument("--shots", type=_int_list, default="1,5,10,20,40,80", help="training examples per class")
     p.add_argument("--heads", default="linear,mlp1,mlp2", help="comma-separated, of: linear, mlp1, mlp2")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (0..S-1)")
@@ -70,6 +74,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
+class _Features:
+    """Features, labels and ids of an embedded image set (the shape run() reads)."""
+
+    def __init__(self, features: Any, labels: list[str], ids: list[str]) -> None:
+        self.features, self.labels, self.ids = features, labels, ids
+
+
 def run(args: argparse.Namespace) -> int:
     from .._errors import InputError
     from ..transfer.features import load_labelled_features
@@ -78,7 +89,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {args.seeds}.")
-    data = load_labelled_features(args.features, labels=args.labels)
+    if args.images is not None:
+        if args.labels is not None:
+            raise InputError("--labels does not apply with --images: the image set carries its labels.")
+        from ..transfer.extract import image_set_features
+
+        feats, labels, ids, classes, _ = image_set_features(args.features, args.images, max_per_class=args.max_per_class)
+        data = _Features(feats, [classes[i] for i in labels], ids)
+        if not args.model:
+            args.model = args.features
+        if not args.dataset:
+            args.dataset = Path(args.images).name or str(args.images)
+    elif args.max_per_class is not None:
+        raise InputError("--max-per-class applies only with --images.")
+    else:
+        data = load_labelled_features(args.features, labels=args.labels)
     overrides = {name: getattr(args, name) for name in _HEAD_FLAGS if getattr(args, name) is not None}
     config = {head: with_overrides(default_config(head), **overrides) for head in NEURAL_HEADS}
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
