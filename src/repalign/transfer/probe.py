@@ -610,7 +610,7 @@ def fit_logistic(
     >>> X = np.r_[rng.normal(-2, 1, (20, 3)), rng.normal(2, 1, (20, 3)), rng.normal(0, 1, (20, 3)) + [0, 6, 0]]
     >>> y = np.repeat(["a", "b", "c"], 20)
     >>> probe = fit_logistic(X, y, C=1.0)
-    >>> probe.converged, (probe.predict(X) == y).mean() > 0.9
+    >>> probe.converged, bool((probe.predict(X) == y).mean() > 0.9)
     (True, True)
     """
     Xn = np.asarray(X, dtype=np.float64)
