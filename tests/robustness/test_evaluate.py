@@ -147,10 +147,21 @@ def test_folder_errors(tmp_path):
         scan_class_folder(tmp_path / "a", "imagenet-a")
     with pytest.raises(InputError, match="Valid options"):
         scan_class_folder(tmp_path / "a", "imagenet-c")
-    with pytest.raises(InputError, match="timm:<arch>"):
-        evaluate_folder("resnet50", tmp_path / "a", dataset="imagenet-a")
-    with pytest.raises(InputError, match="no such architecture"):
+    with pytest.raises(InputError, match="a torch.nn.Module or a model id"):
+        evaluate_folder(123, tmp_path / "a", dataset="imagenet-a")
+    with pytest.raises(InputError, match="not a timm architecture"):
         evaluate_folder("timm:not_a_model_xyz", tmp_path / "a", dataset="imagenet-a")
+
+
+def test_model_ids_go_through_the_registry_with_their_own_preprocessing(tmp_path, rng):
+    from repalign.models import load_model
+
+    classes = list(IMAGENET_A_WNIDS[:3])
+    folder = _folder(tmp_path / "a", classes, 2, lambda w, i: rng.integers(0, 255, (40, 48, 3), dtype=np.uint8))
+    by_id = evaluate_folder("timm:test_resnet", folder, dataset="imagenet-a", pretrained=False, device="cpu")
+    loaded = load_model("timm:test_resnet", pretrained=False)  # the same seeded random init
+    by_module = evaluate_folder(loaded.module, folder, dataset="imagenet-a", transform=loaded.transform, device="cpu")
+    assert (by_id.top1, by_id.top5) == (by_module.top1, by_module.top5)
 
 
 def test_wrong_number_of_logits(tmp_path):
@@ -158,3 +169,18 @@ def test_wrong_number_of_logits(tmp_path):
     ten_class = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 10))
     with pytest.raises(InputError, match="1,000 ImageNet logits"):
         evaluate_folder(ten_class, folder, dataset="imagenet-sketch", transform=_as_tensor, device="cpu")
+
+
+def test_robustness_cli(tmp_path, rng, capsys):
+    import json
+
+    from repalign.cli import main
+
+    folder = _folder(tmp_path / "r", list(IMAGENET_R_WNIDS[:2]), 2, lambda w, i: rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    code = main(["robustness", "timm:test_resnet", str(folder), "--dataset", "imagenet-r", "--random-init", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["n_images"] == 4 and out["n_classes_scored"] == 200
+    assert out["imagenet_r_top1"] == out["top1"] and 0 <= out["top1"] <= out["top5"] <= 100
+    with pytest.raises(SystemExit) as exit_info:  # argparse: an invalid --dataset choice
+        main(["robustness", "timm:test_resnet", str(folder), "--dataset", "imagenet-c"])
+    assert exit_info.value.code == 2

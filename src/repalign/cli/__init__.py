@@ -20,7 +20,7 @@ from .._errors import MissingDependencyError, RepalignError
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 #: Sub-command modules, in the order ``repalign --help`` lists them (``study`` also adds ``status``).
-COMMAND_MODULES: tuple[str, ...] = ("demo", "align", "data", "models", "extract", "fewshot", "analyze", "report", "study")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "align", "data", "models", "extract", "fewshot", "analyze", "report", "robustness", "study")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -200,28 +200,26 @@ class RobustnessResult:
         return {f"{prefix}_top1": self.top1, f"{prefix}_top5": self.top5}
 
 
-def load_classifier(spec: Any, *, pretrained: bool = True) -> Any:
-    """A torch classifier from a module (returned as is) or ``"timm:<arch>[.<tag>]"``.
+def load_classifier(spec: Any, *, pretrained: bool = True) -> tuple[Any, Callable[[Any], Any] | None]:
+    """A torch classifier and its preprocessing, from a module or any repalign model id.
 
-    The model registry of ``repalign.models`` resolves other sources; this accepts timm
-    names directly through ``timm.create_model`` (weights from the hub cache unless
-    ``pretrained=False``).
+    A ``torch.nn.Module`` is returned as is (preprocessing: None, i.e. timm's evaluation
+    transform is derived later). A string goes through the model registry
+    (:func:`repalign.models.load_model`): ``timm:<arch>[.<tag>]``, ``paper:<name>``,
+    ``torchvision:<name>``, ``efficientnet-lite:lite0``, ``python:...``, with the model's own
+    preprocessing.
     """
     torch = optional_import("torch", extra="torch", purpose="Evaluating a classifier")
     if isinstance(spec, torch.nn.Module):
-        return spec
-    if isinstance(spec, str) and spec.startswith("timm:"):
-        timm = optional_import("timm", extra="torch", purpose="Creating a timm model")
-        name = spec[len("timm:") :]
-        if not name:
-            raise InputError("model 'timm:' needs an architecture name, e.g. 'timm:resnet50.a1_in1k'.")
-        try:
-            return timm.create_model(name, pretrained=pretrained)
-        except RuntimeError as exc:
-            if "Unknown model" in str(exc):
-                raise InputError(f"model {spec!r}: timm has no such architecture.") from exc
-            raise
-    raise InputError(f"model must be a torch.nn.Module or 'timm:<arch>'; got {spec!r}.")
+        return spec, None
+    if isinstance(spec, str):
+        from ..models import load_model
+
+        loaded = load_model(spec, pretrained=pretrained)
+        if loaded.module is None or "logits" not in loaded.layers:
+            raise InputError(f"model {spec!r} is not an ImageNet classifier (it has no logits layer).")
+        return loaded.module, loaded.transform
+    raise InputError(f"model must be a torch.nn.Module or a model id such as 'timm:resnet50.a1_in1k'; got {spec!r}.")
 
 
 class _Images:
@@ -234,11 +232,9 @@ class _Images:
         return len(self.files)
 
     def __getitem__(self, i: int) -> tuple[Any, int]:
-        from PIL import Image
+        from ..data.images import load_image
 
-        with Image.open(self.files[i]) as img:
-            rgb = img.convert("RGB")
-        return self.transform(rgb), int(self.labels[i])
+        return self.transform(load_image(self.files[i])), int(self.labels[i])
 
 
 def _default_transform(model: Any) -> Callable[[Any], Any]:
@@ -263,14 +259,15 @@ def evaluate_folder(
     Parameters
     ----------
     model : torch.nn.Module or str
-        The classifier (``eval()`` is called), or ``"timm:<arch>[.<tag>]"``.
+        The classifier (``eval()`` is called), or a model id of :mod:`repalign.models`
+        (``timm:<arch>[.<tag>]``, ``paper:<name>``, ``efficientnet-lite:lite0``, ...).
     folder : path
         One sub-folder per class, named by WordNet id.
     dataset : {"imagenet-a", "imagenet-r", "imagenet-sketch", "imagenet"}
         Decides the class subset the logits are restricted to (200 classes for -A and -R).
     transform : callable, optional
-        PIL image -> tensor. Default: timm's evaluation transform for the model's
-        pretrained config (resize, centre crop, normalisation).
+        PIL image -> tensor. Default: the model's own preprocessing (for a model id), else
+        timm's evaluation transform for the module's pretrained config.
     batch_size, num_workers : int
         DataLoader settings.
     device : str, optional
@@ -284,12 +281,12 @@ def evaluate_folder(
     if int(batch_size) < 1:
         raise InputError(f"batch_size must be at least 1, got {batch_size}.")
     torch = optional_import("torch", extra="torch", purpose="Evaluating a classifier")
-    net = load_classifier(model, pretrained=pretrained)
+    net, own_transform = load_classifier(model, pretrained=pretrained)
     files, labels, found = scan_class_folder(folder, dataset)
     subset = class_indices(dataset)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     net = net.to(dev).eval()
-    tf = transform or _default_transform(net)
+    tf = transform or own_transform or _default_transform(net)
     loader = torch.utils.data.DataLoader(
         _Images(files, labels, tf), batch_size=int(batch_size), shuffle=False, num_workers=int(num_workers)
     )
