@@ -74,16 +74,23 @@ class DemoResult:
 
 
 def _fewshot_zoo(zoo: Any, shots: tuple[int, ...], seeds: int) -> pd.DataFrame:
-    from .transfer import run_fewshot
+    from .transfer import run_fewshot_many
 
-    frames = []
-    for name, rep in zoo.models.items():
-        result = run_fewshot(
-            rep.values, zoo.labels, shots=shots, heads=("linear", "mlp1", "mlp2"), seeds=seeds,
-            ids=list(rep.ids), model=name, dataset="zoo",
+    import torch
+
+    # All models share the stimuli: one batched pass (the neural heads train as one stack).
+    # The problems are tiny, so one thread is fastest, and it cannot be slowed down by
+    # spin-waiting threads when another process holds the other core.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = run_fewshot_many(
+            {name: rep.values for name, rep in zoo.models.items()}, zoo.labels, shots=shots,
+            heads=("linear", "mlp1", "mlp2"), seeds=seeds, ids=list(zoo.ids), dataset="zoo",
         )
-        frames.append(result.table)
-    return pd.concat(frames, ignore_index=True)
+    finally:
+        torch.set_num_threads(before)
+    return result.table
 
 
 def _wide(alignment: pd.DataFrame, fewshot: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:

@@ -135,3 +135,23 @@ def test_summary_frame(rng: np.random.Generator) -> None:
     summary = res.summary()
     assert isinstance(summary, pd.DataFrame)
     assert list(summary.columns) == ["head", "shots", "mean", "ci_low", "ci_high", "n_seeds", "accuracies"]
+
+
+def test_many_models_in_one_pass_equal_separate_runs():
+    from repalign.transfer import run_fewshot_many
+
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(4), 8)
+    zoo = {
+        "a": rng.normal(size=(32, 6)) + 2 * np.eye(4, 6)[labels],
+        "b": rng.normal(size=(32, 6)) + 1 * np.eye(4, 6)[labels],
+        "c": rng.normal(size=(32, 3)) + 2 * np.eye(4, 3)[labels],  # another feature dimension
+    }
+    kwargs = {"shots": [1, 3], "heads": "linear,mlp1,mlp2", "seeds": 2}
+    many = run_fewshot_many(zoo, labels, dataset="d", **kwargs).table
+    assert list(many["model"].unique()) == ["a", "b", "c"]
+    for name, X in zoo.items():
+        one = run_fewshot(X, labels, model=name, dataset="d", **kwargs).table
+        got = many[many["model"] == name].sort_values(["head", "shots", "seed"]).reset_index(drop=True)
+        want = one.sort_values(["head", "shots", "seed"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)

@@ -1,7 +1,8 @@
 """Few-shot transfer on frozen features: the protocol of the paper's section 4.1.
 
 * :func:`run_fewshot` -- splits x heads x seeds, the long results table and per-(head, n)
-  means with Student-t intervals (:class:`FewShotResult`);
+  means with Student-t intervals (:class:`FewShotResult`); :func:`run_fewshot_many` does the
+  same for many models of the same examples in one batched pass;
 * :func:`make_splits` -- class-balanced, disjoint, nested, reproducible splits;
 * :func:`fit_logistic` / :func:`fit_logistic_batch` -- multinomial logistic regression at
   scikit-learn's optimum, fast (numpy on CPU, torch on GPU);
@@ -17,7 +18,7 @@ from .datasets import ImageSet, load_cifar100, load_image_folder, load_image_set
 from .features import LabelledFeatures, load_labelled_features
 from .heads import HeadConfig, default_config, train_heads
 from .probe import LogisticProbe, fit_logistic, fit_logistic_batch, logistic_objective
-from .protocol import HEADS, RESULT_COLUMNS, FewShotResult, run_fewshot, t_interval
+from .protocol import HEADS, RESULT_COLUMNS, FewShotResult, run_fewshot, run_fewshot_many, t_interval
 from .splits import PAPER_SHOTS, FewShotSplit, make_splits
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "logistic_objective",
     "make_splits",
     "run_fewshot",
+    "run_fewshot_many",
     "t_interval",
     "train_heads",
 ]
