@@ -70,7 +70,7 @@ class DemoResult:
     fitted_constant: float
     n_zoo_models: int
     real: pd.DataFrame | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the demo left out and why (the report has its own)
 
 
 def _fewshot_zoo(zoo: Any, shots: tuple[int, ...], seeds: int) -> pd.DataFrame:
@@ -378,4 +378,4 @@ def run_demo(
     for note in notes:
         log.info("%s", note)
     seconds = time.perf_counter() - started
-    return DemoResult(run_dir, report.html, seconds, float(sim.fit.constant), len(zoo), real_table, notes + report.notes)
+    return DemoResult(run_dir, report.html, seconds, float(sim.fit.constant), len(zoo), real_table, notes)
