@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from repalign.metrics.triplets import triplet_agreement_bruteforce, triplet_counts

@@ -185,6 +185,7 @@ def _bootstrap(
     """
     n = sim_a.shape[0]
     draws = {m: np.empty(n_resamples) for m in metrics}
+    iu, ju = np.triu_indices(n, k=1)
     done = 0
     while done < n_resamples:
         idx = np.sort(rng.integers(0, n, size=n))
@@ -192,7 +193,6 @@ def _bootstrap(
             continue
         sa = sim_a[np.ix_(idx, idx)]
         sb = sim_b[np.ix_(idx, idx)]
-        iu, ju = np.triu_indices(n, k=1)
         keep = idx[iu] != idx[ju]
         va, vb = sa[iu[keep], ju[keep]], sb[iu[keep], ju[keep]]
         try:

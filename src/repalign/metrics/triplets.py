@@ -109,7 +109,6 @@ def triplet_counts(
     """
     a = np.asarray(sim_a, dtype=np.float64)
     b = np.asarray(sim_b, dtype=np.float64)
-    n = a.shape[0]
     if groups is None:
         counts = row_concordance(_offdiag_rows(a), _offdiag_rows(b), backend=backend).sum(axis=0)
         n_pairs, tied_a, tied_b, tied_both, discord = (int(v) for v in counts)
