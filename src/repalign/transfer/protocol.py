@@ -240,46 +240,15 @@ def run_fewshot(
     >>> [(r["head"], r["shots"], len(r["accuracies"])) for r in res.records()]
     [('linear', 1, 2), ('linear', 5, 2)]
     """
-    head_list = parse_list("heads", heads if not isinstance(heads, str) else heads, HEADS)
-    check_option("probe_standardize", probe_standardize, STANDARDIZATIONS)
-    codes, classes = encode_labels(labels)
-    X = _check_features(features, codes.shape[0])
-    if len(classes) < 2:
-        raise InputError(f"labels: need at least two classes, got {len(classes)}.")
-    splits = make_splits(codes, shots=shots, seeds=seeds, ids=ids)
-    dev = resolve_device(device)
-    configs = _head_configs(head_list, head_config)
-    shot_list = sorted({s.shots for s in splits})
-    seed_list = list(dict.fromkeys(s.seed for s in splits))
-    by_key: dict[tuple[int, int], FewShotSplit] = {(s.seed, s.shots): s for s in splits}
-    K = len(classes)
-    rows: list[dict[str, Any]] = []
-
-    def record(head: str, n_shots: int, seed: int, acc: float, split: FewShotSplit, seconds: float, **extra: Any) -> None:
-        rows.append({"model": model, "dataset": dataset, "head": head, "shots": n_shots, "seed": seed,
-                     "accuracy": acc, "n_train": int(split.train.size), "n_eval": int(split.test.size),
-                     "seconds": seconds, **extra})
-
-    for head in head_list:
-        if head == "linear":
-            _linear_fits(X, codes, K, shot_list, seed_list, by_key, C=C, tol=probe_tol, standardize=probe_standardize,
-                         dev=dev, seed_batch=seed_batch, record=record)
-        else:
-            _neural_fits(head, configs[head], [X.astype(np.float32)], codes, K, shot_list, seed_list, by_key,
-                         dev=dev, seed_batch=seed_batch, record=lambda _m, *a, **k: record(*a, **k))
-
-    details = pd.DataFrame(rows)
-    table = details[list(RESULT_COLUMNS)].copy()
-    table["shots"] = table["shots"].astype(np.int64)
-    table["seed"] = table["seed"].astype(np.int64)
-    table["accuracy"] = table["accuracy"].astype(np.float64)
-    settings = {
-        "shots": shot_list, "seeds": seed_list, "heads": head_list, "C": float(C), "probe_tol": probe_tol,
-        "probe_standardize": probe_standardize, "device": dev, "confidence": confidence,
-        "interval": INTERVAL_METHOD, "n_examples": int(codes.shape[0]), "n_features": int(X.shape[1]),
-        "n_classes": K, "head_config": {h: c.to_dict() for h, c in configs.items()},
-    }
-    return FewShotResult(table=table, details=details, classes=classes, confidence=confidence, settings=settings)
+    result = run_fewshot_many(
+        {model: _check_features(features, np.asarray(labels).shape[0])}, labels, shots=shots, heads=heads,
+        seeds=seeds, ids=ids, C=C, probe_tol=probe_tol, probe_standardize=probe_standardize,
+        head_config=head_config, device=device, seed_batch=seed_batch, confidence=confidence, dataset=dataset,
+    )
+    settings = dict(result.settings)
+    settings.pop("models")
+    settings["n_features"] = settings["n_features"][model]
+    return FewShotResult(result.table, result.details, result.classes, result.confidence, settings)
 
 
 def run_fewshot_many(
