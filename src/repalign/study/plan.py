@@ -9,7 +9,6 @@ the analysis and the report. :func:`default_configs` is the built-in offline stu
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -367,7 +366,4 @@ def with_output(config: StudyConfig, output: str | Path) -> StudyConfig:
     """A copy of ``config`` writing to another folder."""
     return replace(config, output=Path(output))
 
-
-def plan_json(plan: StudyPlan) -> str:
-    return json.dumps(plan.to_dict(), indent=2, default=str)
 

@@ -17,8 +17,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from .. import __version__
 from .._errors import InputError
 from .executors import run_units
@@ -162,8 +160,3 @@ def execute_plan(
         logging.getLogger("repalign").removeHandler(handler)
         handler.close()
 
-
-def collect_tables(run_dir: str | Path, tables: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """Concatenate each named table over the finished units of a run."""
-    store = RunStore(run_dir)
-    return {name: store.collect(name) for name in tables}
