@@ -159,4 +159,3 @@ def execute_plan(
     finally:
         logging.getLogger("repalign").removeHandler(handler)
         handler.close()
-
