@@ -31,7 +31,7 @@ from .._validation import preview
 from ..representations import Representation
 from .folders import DatasetScan, MatrixPart, match_images, read_folder_part
 from .images import list_images
-from .matrices import read_mat, select_mat_matrix
+from ..io.matrices import read_mat, select_mat_matrix
 from .names import StimulusNames, names_from_ids
 
 __all__ = ["DATASET", "DOMAINS", "ORIGINAL_RELEASE", "scan_peterson", "read_original_domain"]
