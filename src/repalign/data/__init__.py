@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .folders import match_images
 from .images import list_images, load_image
-from .matrices import load_matrix
+from ..io.matrices import load_matrix
 from .references import (
     is_reference,
     load_reference,

@@ -129,8 +129,7 @@ def match_images(ids: Sequence[str], folder: str | os.PathLike[str]) -> ImageMat
 
 def load_matrix_file(path: Path, *, kind: str | None, name: str, symmetrize: bool = False) -> Representation:
     """Read one matrix file of any supported type (CSV/TSV labeled matrix, NPY + ids, MAT)."""
-    from ..io import load_representation
-    from .matrices import load_matrix
+    from ..io import load_matrix, load_representation
 
     if path.suffix.lower() in (".npy", ".mat"):
         return load_matrix(path, kind=kind, symmetrize=symmetrize, name=name)

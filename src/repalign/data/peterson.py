@@ -32,7 +32,7 @@ from ..representations import Representation
 from .datasets.peterson2018 import DOMAINS as _CARD_DOMAINS
 from .folders import DatasetScan, MatrixPart, match_images, read_folder_part
 from .images import list_images
-from .matrices import read_mat, select_mat_matrix
+from ..io.matrices import read_mat, select_mat_matrix
 from .names import StimulusNames, names_from_ids
 
 __all__ = ["DATASET", "DOMAINS", "ORIGINAL_RELEASE", "scan_peterson", "read_original_domain"]

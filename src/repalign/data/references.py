@@ -192,13 +192,7 @@ def resolve_representation(
         if kind is not None:
             raise InputError(f"{spec}: the kind of a dataset reference is fixed by the dataset; drop --kind.")
         return load_reference(str(spec), data_root=data_root)
-    text = os.fspath(spec)
-    head, _, variable = text.rpartition(":")
-    if head.lower().endswith(".mat") and variable and not os.path.exists(text) and os.path.isfile(head):
-        from .matrices import load_matrix
-
-        return load_matrix(head, variable=variable, kind=kind, symmetrize=symmetrize)  # FILE.mat:VARIABLE
-    return load_representation(spec, kind=kind, symmetrize=symmetrize)
+    return load_representation(spec, kind=kind, symmetrize=symmetrize)  # FILE.mat:VARIABLE included
 
 
 def resolve_triplets(

@@ -1,38 +1,23 @@
-"""Human triplet judgments: reading triplet files.
+"""Human triplet judgments: the data, and how consistently people answer repeated triplets.
 
-Formats (documented for users in ``docs/data.md``); CSV, TSV or whitespace-separated text:
+The files are read by :mod:`repalign.io.triplets` (formats in ``docs/formats.md``); the
+names below are re-exported from there. Scoring a representation on the triplets
+(triplet / odd-one-out accuracy) is in :mod:`repalign.evaluation.triplets`.
 
-* **THINGS odd-one-out** (no header): three item indices ``i j k``, the position (1, 2 or
-  3) of the item chosen as the odd one out, and optionally a participant id; further
-  columns are ignored. Indices refer to an item list (THINGS: ``unique_id.txt``, line
-  ``n`` is item ``n``; 1-based by default, ``index_base=0`` for 0-based files).
-* **Odd-one-out with a header**: columns ``item1, item2, item3`` and either ``odd`` (the
-  chosen item itself) or ``odd_position`` (1, 2 or 3); optional ``participant``.
-* **Anchor/positive/negative with a header**: columns ``anchor, positive, negative``: the
-  participant judged ``anchor`` more similar to ``positive`` than to ``negative``;
-  optional ``participant``.
-
-Items in header formats are stimulus ids, or integer indices into ``items`` when all item
-cells are integers and an item list is given.
-
-Scoring a representation on them (triplet / odd-one-out accuracy) and their noise ceiling
-are in :mod:`repalign.evaluation.triplets`.
+:func:`triplet_ceiling` (the agreement of repeated human answers, the noise ceiling of
+triplet accuracy) is a fact about the human data alone, computed without any metric, so it
+lives here and the evaluation layer re-exports it.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from .._errors import DataNotFoundError, InputError
-from .._validation import check_option, preview
+from .._errors import InputError
+from ..io.triplets import TRIPLET_FORMATS, TRIPLET_METRICS, TripletData, load_triplets
 
 __all__ = [
     "TRIPLET_FORMATS",
@@ -42,250 +27,6 @@ __all__ = [
     "load_triplets",
     "triplet_ceiling",
 ]
-
-log = logging.getLogger(__name__)
-
-#: The two triplet formats: odd-one-out choices and anchor/positive/negative judgments.
-TRIPLET_FORMATS: tuple[str, ...] = ("odd-one-out", "anchor")
-#: Metric name of each format (as used by ``repalign align --metric``).
-TRIPLET_METRICS: dict[str, str] = {"odd-one-out": "odd-one-out", "anchor": "anchor-triplet"}
-
-
-@dataclass(frozen=True, eq=False)
-class TripletData:
-    """Human triplet judgments.
-
-    Attributes
-    ----------
-    format : {"odd-one-out", "anchor"}
-    items : tuple of str
-        Item ids; ``triplets`` index into it.
-    triplets : ndarray of shape (n_triplets, 3), int
-        Odd-one-out: the three items as shown. Anchor: anchor, positive, negative.
-    odd : ndarray of shape (n_triplets,), int8, or None
-        Odd-one-out: the position (0, 1, 2) of the chosen item in its row.
-    participants : ndarray of shape (n_triplets,), int, or None
-        Participant codes (indices into ``participant_ids``), when the file has them.
-    participant_ids : tuple of str
-    source : str
-    """
-
-    format: str
-    items: tuple[str, ...]
-    triplets: np.ndarray
-    odd: np.ndarray | None
-    participants: np.ndarray | None
-    participant_ids: tuple[str, ...]
-    source: str
-
-    @property
-    def n_triplets(self) -> int:
-        return int(self.triplets.shape[0])
-
-    @property
-    def metric(self) -> str:
-        """The accuracy metric's name for this format."""
-        return TRIPLET_METRICS[self.format]
-
-    def used_items(self) -> list[str]:
-        """Ids of the items that occur in at least one triplet, in item order."""
-        return [self.items[i] for i in np.unique(self.triplets)]
-
-    def chosen(self) -> np.ndarray:
-        """The chosen item of each triplet: the odd one (odd-one-out) or the positive (anchor)."""
-        if self.format == "odd-one-out":
-            return self.triplets[np.arange(self.n_triplets), self.odd]
-        return self.triplets[:, 1]
-
-    def __repr__(self) -> str:
-        return f"<TripletData {self.format}: {self.n_triplets} triplets over {len(self.items)} items from {self.source}>"
-
-
-def _separator(path: Path, first_line: str) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".tsv" or "\t" in first_line:
-        return "\t"
-    if suffix == ".csv" or "," in first_line:
-        return ","
-    return r"\s+"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _integer_column(values: pd.Series) -> np.ndarray | None:
-    """The column as int64 if every cell is an integer, else None."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.isna().any():
-        return None
-    arr = numeric.to_numpy()
-    if not np.all(arr == np.round(arr)):
-        return None
-    return arr.astype(np.int64)
-
-
-def _map_items(
-    columns: list[pd.Series],
-    items: Sequence[str] | None,
-    index_base: int,
-    source: str,
-) -> tuple[tuple[str, ...], np.ndarray]:
-    ints = [_integer_column(c) for c in columns]
-    if all(x is not None for x in ints) and items is not None:
-        idx = np.stack(ints, axis=1) - index_base  # type: ignore[arg-type]
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= len(items):
-            hint = ""
-            if lo < 0 and index_base == 1:
-                hint = " The file contains index 0, so it looks 0-based: pass index_base=0."
-            elif hi == len(items) and index_base == 0:
-                hint = f" The file contains index {len(items)}, so it looks 1-based: pass index_base=1."
-            raise InputError(
-                f"{source}: item indices run from {lo + index_base} to {hi + index_base}, outside the "
-                f"{len(items)} items of the item list (index_base={index_base}).{hint}"
-            )
-        return tuple(items), idx
-    stacked = pd.concat([c.astype(str).str.strip() for c in columns], ignore_index=True)
-    if items is not None:
-        index = {x: i for i, x in enumerate(items)}
-        codes = stacked.map(index)
-        if codes.isna().any():
-            unknown = sorted(set(stacked[codes.isna()]))
-            raise InputError(
-                f"{source}: {len(unknown)} items are not in the item list of {len(items)}: {preview(unknown)}."
-            )
-        return tuple(items), codes.to_numpy(dtype=np.int64).reshape(3, -1).T
-    codes, uniques = pd.factorize(stacked, sort=True)
-    return tuple(str(u) for u in uniques), codes.astype(np.int64).reshape(3, -1).T
-
-
-def _check_distinct(t: np.ndarray, source: str, first_row: int) -> None:
-    bad = np.flatnonzero((t[:, 0] == t[:, 1]) | (t[:, 0] == t[:, 2]) | (t[:, 1] == t[:, 2]))
-    if bad.size:
-        raise InputError(
-            f"{source}: {bad.size} triplets repeat an item (a triplet needs three different items); "
-            f"first at line {int(bad[0]) + first_row}."
-        )
-
-
-def _participants(column: pd.Series | None) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    if column is None:
-        return None, ()
-    codes, uniques = pd.factorize(column.astype(str).str.strip(), sort=True)
-    return codes.astype(np.int32), tuple(str(u) for u in uniques)
-
-
-def load_triplets(
-    path: str | os.PathLike[str],
-    *,
-    items: Sequence[str] | str | os.PathLike[str] | None = None,
-    index_base: int = 1,
-) -> TripletData:
-    """Read a triplet file (see the module docstring for the formats).
-
-    Parameters
-    ----------
-    path : path-like
-    items : sequence of str or path-like, optional
-        The item list that integer indices refer to (a file: one id a line). Without it,
-        the ids are the cells as written (numbers included).
-    index_base : {1, 0}
-        Index of the first item in integer-indexed files (THINGS files are 1-based).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ooo.csv"
-    >>> _ = p.write_text("item1,item2,item3,odd\\ncat,dog,car,car\\n")
-    >>> data = load_triplets(p)
-    >>> data.format, data.items, data.odd.tolist()
-    ('odd-one-out', ('car', 'cat', 'dog'), [2])
-    """
-    from .matrices import read_id_list
-
-    p = Path(path)
-    source = str(p)
-    if not p.is_file():
-        raise DataNotFoundError(f"{source}: no such triplet file.")
-    if index_base not in (0, 1):
-        raise InputError(f"index_base must be 0 or 1; got {index_base!r}.")
-    if items is not None and isinstance(items, (str, os.PathLike)):
-        items = read_id_list(items)
-    with open(p, encoding="utf-8") as fh:
-        first = fh.readline().rstrip("\r\n")
-    if not first.strip():
-        raise InputError(f"{source}: the triplet file is empty (or starts with an empty line).")
-    sep = _separator(p, first)
-    fields = [f.strip() for f in (first.split(sep) if sep != r"\s+" else first.split())]
-    has_header = not all(_is_number(f) for f in fields)
-    try:
-        table = pd.read_csv(
-            p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c"
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: not a readable triplet table ({exc}).") from exc
-    if table.empty:
-        raise InputError(f"{source}: no triplets (only a header).")
-    first_row = 2 if has_header else 1
-    if not has_header:
-        if table.shape[1] < 4:
-            raise InputError(
-                f"{source}: {table.shape[1]} columns without a header. A file without a header is read in the "
-                "THINGS format (item i, item j, item k, position of the odd one 1-3[, participant]); for other "
-                "files add a header row: 'anchor,positive,negative' or 'item1,item2,item3,odd'."
-            )
-        cols = [table[c] for c in table.columns[:3]]
-        position = _integer_column(table[table.columns[3]])
-        if position is None or not np.isin(position, (1, 2, 3)).all():
-            bad = table[table.columns[3]][~pd.to_numeric(table[table.columns[3]], errors="coerce").isin((1, 2, 3))]
-            raise InputError(
-                f"{source}: column 4 must hold the position (1, 2 or 3) of the odd one out; "
-                f"line {int(bad.index[0]) + first_row} has {bad.iloc[0]!r}."
-            )
-        item_ids, t = _map_items(cols, items, index_base, source)
-        _check_distinct(t, source, first_row)
-        codes, pids = _participants(table[table.columns[4]] if table.shape[1] >= 5 else None)
-        return TripletData("odd-one-out", item_ids, t, (position - 1).astype(np.int8), codes, pids, source)
-    table.columns = [str(c).strip().lower() for c in table.columns]
-    names = set(table.columns)
-    participant = table["participant"] if "participant" in names else None
-    if {"anchor", "positive", "negative"} <= names:
-        item_ids, t = _map_items([table["anchor"], table["positive"], table["negative"]], items, index_base, source)
-        _check_distinct(t, source, first_row)
-        codes, pids = _participants(participant)
-        return TripletData("anchor", item_ids, t, None, codes, pids, source)
-    if {"item1", "item2", "item3"} <= names and ("odd" in names or "odd_position" in names):
-        cols = [table["item1"], table["item2"], table["item3"]]
-        item_ids, t = _map_items(cols, items, index_base, source)
-        _check_distinct(t, source, first_row)
-        if "odd_position" in names:
-            position = _integer_column(table["odd_position"])
-            if position is None or not np.isin(position, (1, 2, 3)).all():
-                raise InputError(f"{source}: column 'odd_position' must hold 1, 2 or 3 in every row.")
-            odd = (position - 1).astype(np.int8)
-        else:
-            chosen = table["odd"].astype(str).str.strip().to_numpy()
-            cells = np.stack([c.astype(str).str.strip().to_numpy() for c in cols], axis=1)
-            match = cells == chosen[:, None]
-            bad = np.flatnonzero(~match.any(axis=1))
-            if bad.size:
-                r = int(bad[0])
-                raise InputError(
-                    f"{source}: {bad.size} rows name an odd one that is not among their three items; first at "
-                    f"line {r + first_row}: odd {chosen[r]!r} of {tuple(cells[r])}."
-                )
-            odd = match.argmax(axis=1).astype(np.int8)
-        codes, pids = _participants(participant)
-        return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
-    raise InputError(
-        f"{source}: unrecognised header {preview(list(table.columns), 8)}. Expected 'anchor, positive, negative' "
-        "or 'item1, item2, item3' with 'odd' (the chosen item) or 'odd_position' (1-3); optional 'participant'."
-    )
 
 
 @dataclass(frozen=True)

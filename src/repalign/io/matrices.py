@@ -13,7 +13,7 @@ adds the formats without ids inside the matrix file.)
   file, else from ``<stem>.ids.txt``.
 
 The kind (similarity or dissimilarity) is given or detected from the diagonal exactly as
-for CSV files (:func:`repalign.io.detect_matrix_kind`).
+for CSV files (:func:`repalign.io.kind.detect_matrix_kind`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,33 @@ import numpy as np
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, optional_import, preview
 from ..representations import Representation
+from .kind import detect_matrix_kind
 
-__all__ = ["load_matrix", "read_id_list", "read_mat", "select_mat_matrix", "ids_file_for"]
+__all__ = ["load_matrix", "read_id_list", "read_mat", "select_mat_matrix", "ids_file_for", "split_mat_variable"]
 
 log = logging.getLogger(__name__)
 
 _KINDS = ("similarity", "dissimilarity")
+
+
+def split_mat_variable(spec: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """Split ``FILE.mat:VARIABLE`` into the file and the variable; anything else has no variable.
+
+    The one place that parses this syntax. An existing file whose name happens to contain
+    ``.mat:`` is taken as it is.
+
+    Examples
+    --------
+    >>> split_mat_variable("lee/abstract.mat:s")
+    ('lee/abstract.mat', 's')
+    >>> split_mat_variable("sim.csv")
+    ('sim.csv', None)
+    """
+    text = os.fspath(spec)
+    head, sep, variable = text.rpartition(":")
+    if sep and variable and head.lower().endswith(".mat") and not os.path.exists(text):
+        return head, variable
+    return text, None
 
 
 def ids_file_for(path: str | os.PathLike[str]) -> Path:
@@ -245,13 +266,10 @@ def load_matrix(
     >>> rep.kind, rep.ids
     ('similarity', ('a', 'b', 'c'))
     """
-    from ..io import detect_matrix_kind
-
     if kind is not None:
         check_option("kind", kind, _KINDS)
-    text = os.fspath(path)
-    if variable is None and text.lower().rsplit(":", 1)[0].endswith(".mat") and not text.lower().endswith(".mat"):
-        text, variable = text.rsplit(":", 1)
+    text, named = split_mat_variable(path)
+    variable = variable if variable is not None else named
     p = Path(text)
     source = str(p)
     if not p.is_file():
