@@ -1,4 +1,6 @@
-"""Human data: datasets as plugins, the download layer, and loaders for matrices, images and triplets.
+"""Human data: datasets as plugins, the download layer, and loaders for images and dataset parts.
+
+File formats are read by :mod:`repalign.io`.
 
 This package finds and reads data; it never scores a representation (that is
 :mod:`repalign.evaluation`, which sits above it and :mod:`repalign.metrics`).
@@ -13,7 +15,6 @@ Submodules
 :mod:`.folders`      datasets as folders of matrices and stimuli (any user's data)
 :mod:`.peterson`     Peterson et al. (2018), both layouts
 :mod:`.things`       THINGS concepts, SPoSE embedding, triplet files
-:mod:`.matrices`     NPY + id list and MATLAB matrices
 :mod:`.triplets`     triplet files, and the agreement of repeated human answers
 :mod:`.names`        stimulus names for text models
 :mod:`.references`   ``NAME:PART`` dataset references

@@ -151,6 +151,8 @@ class DatasetAdapter:
     """
 
     dataset: Dataset
+    #: What one part is called in messages ("domain" for Peterson et al.).
+    part_label: str = "part"
 
     @property
     def name(self) -> str:
@@ -175,8 +177,9 @@ class DatasetAdapter:
             return DataNotFoundError(f"{self.name}:{part} in {index.root}: {index.problems[part]}")
         from .._validation import check_option
 
+        known = [*self.dataset.parts, *(p for p in index.parts if p not in self.dataset.parts)]
         try:
-            check_option(f"part of {self.name}", part, sorted(set(index.parts) | set(self.dataset.parts)))
+            check_option(f"{self.name} {self.part_label}", part, known)
         except InputError as exc:
             return exc
         return DataNotFoundError(f"{self.name}:{part}: not found in {index.root}.")

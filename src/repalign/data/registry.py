@@ -129,13 +129,13 @@ def _missing_message(name: str) -> str:
     message = (
         f"dataset {name!r} is not available locally. Put its files at {default} "
         f"(layout: {DATASETS[name].layout if name in DATASETS else 'see docs/data.md'}), or register a copy you "
-        f"have with: repalign data add {name} PATH, or pass its folder with --root/--data-root."
+        f"have with: repalign data add {name} PATH, or pass its folder (or the folder holding it) with --data-root."
     )
     if name in DATASETS and not DATASETS[name].remote:
         message += f" {DATASETS[name].obtain}"
     shared = find_shared_data()
     if shared is not None and (shared / name).is_dir():
-        message += f" (A development copy exists at {shared / name}; pass it with --root.)"
+        message += f" (A development copy exists at {shared / name}; pass --data-root {shared}.)"
     return message
 
 

@@ -52,6 +52,7 @@ class PetersonAdapter(DatasetAdapter):
     """Either layout, decided per domain: ``similarity/<domain>.*`` (folders) or ``<domain>/`` (original)."""
 
     dataset = CARD
+    part_label = "domain"
 
     def is_own_folder(self, folder: Path) -> bool:
         sim = folder / "similarity"
