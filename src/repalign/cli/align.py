@@ -13,17 +13,9 @@ from ._common import add_json_flag, format_table, print_json
 log = logging.getLogger(__name__)
 
 
-# The option lists of the parser, spelled out so that building it imports nothing heavy;
-# tests/cli/test_align.py checks them against repalign.metrics, repalign.similarity and
-# repalign.io.triplets.
-METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
-DEFAULT_METRICS: tuple[str, ...] = ("pearson", "spearman", "triplet")
-TIE_POLICIES: tuple[str, ...] = ("half", "exclude")
-SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "correlation", "euclidean", "dot")
-TRIPLET_METRICS: dict[str, str] = {"odd-one-out": "odd-one-out", "anchor": "anchor-triplet"}
-
-
 def register(subparsers: Any) -> None:
+    from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
+
     p = subparsers.add_parser(
         "align",
         help="alignment metrics between two representations",
@@ -83,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         log.info("example: wrote %s and %s", args.a, args.b)
     if not args.a or not args.b:
         raise InputError("align needs two inputs A and B (or --example).")
+    from ._choices import TRIPLET_METRICS
+
     metric_names = [m.strip() for m in str(args.metric).split(",") if m.strip()]
     if any(m in TRIPLET_METRICS.values() for m in metric_names):
         return _run_triplets(args, metric_names)
