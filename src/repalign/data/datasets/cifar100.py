@@ -77,6 +77,9 @@ class Cifar100Adapter(DatasetAdapter):
             "repalign fewshot FEATURES --images cifar100."
         )
 
+    def matrix_part(self, opened: OpenDataset, part: str) -> Any:
+        return self.load_part(opened.index, part)
+
     def scan(self, opened: OpenDataset) -> Any:
         index = opened.index
         return ImageSetScan(self.name, opened.root, {p: str(f[0]) for p, f in index.parts.items()}, dict(index.problems))
