@@ -74,6 +74,9 @@ def test_merge_replaces_only_its_own_files(tmp_path):
     (tmp_path / "e1").mkdir()
     (tmp_path / "e1" / "x.txt").write_text("old")
     merge_into(tmp_path / "e1", target, source="set.zip")
+    (target / "x.txt").write_text("edited")
+    merge_into(tmp_path / "e1", target, source="set.zip")  # the same content: nothing copied again
+    assert (target / "x.txt").read_text() == "edited"
     (tmp_path / "e2").mkdir()
     (tmp_path / "e2" / "x.txt").write_text("new")
     merge_into(tmp_path / "e2", target, source="set.zip")  # the same archive name, changed content
