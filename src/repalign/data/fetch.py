@@ -160,14 +160,14 @@ def _download(url: str, part: Path, timeout: float) -> None:
         total_bytes = int(total) + have if total is not None else None
         mode = "ab" if have else "wb"
         done = have
-        next_report = 0.0
-        with open(part, mode) as out:
+        from .._progress import progress
+
+        with open(part, mode) as out, progress(total=total_bytes, desc=f"downloading {part.name[:-5]}", unit="B") as bar:
+            bar.update(have)
             for block in iter(lambda: response.read(_CHUNK), b""):
                 out.write(block)
                 done += len(block)
-                if total_bytes and done / total_bytes >= next_report:
-                    log.info("%s: %.0f%% of %.1f MB", part.name[:-5], 100 * done / total_bytes, total_bytes / 1e6)
-                    next_report += 0.1
+                bar.update(len(block))
     if total_bytes is not None and done < total_bytes:
         # http.client returns b"" when the server closes early; keep the part for resuming.
         raise ConnectionError(f"the connection closed after {done} of {total_bytes} bytes")

@@ -231,8 +231,10 @@ def scan_dataset(name: str, root: str | os.PathLike[str] | None = None) -> Any:
 
 
 def _hash_files(root: Path) -> dict[str, str]:
+    from .._progress import progress
+
     hashes: dict[str, str] = {}
-    for path in sorted(root.rglob("*")):
+    for path in progress(sorted(root.rglob("*")), desc=f"hashing {root.name}", unit="file"):
         if path.is_symlink():
             raise InputError(f"{path}: symbolic links are not registered; copy the real files into {root}.")
         if path.is_file():
