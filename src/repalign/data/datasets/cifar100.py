@@ -71,14 +71,14 @@ class Cifar100Adapter(DatasetAdapter):
         problems = {p: f"not found: expected {release / p}" for p in self.dataset.parts if p not in parts}
         return DatasetIndex(self.name, root, parts, problems, (root, release) if release.is_dir() else (root,))
 
-    def load_part(self, index: DatasetIndex, part: str) -> Any:
-        raise InputError(
+    def refuse_reference(self, part: str) -> Exception | None:
+        return InputError(
             f"cifar100:{part}: CIFAR-100 is a transfer image set, not human data to align with; use it with "
             "repalign fewshot FEATURES --images cifar100."
         )
 
-    def matrix_part(self, opened: OpenDataset, part: str) -> Any:
-        return self.load_part(opened.index, part)
+    def load_part(self, index: DatasetIndex, part: str) -> Any:
+        raise self.refuse_reference(part)  # type: ignore[misc]
 
     def scan(self, opened: OpenDataset) -> Any:
         index = opened.index
