@@ -181,3 +181,11 @@ def test_format_duration() -> None:
     assert format_duration(0) == "0:00"
     assert format_duration(59.6) == "1:00"
     assert format_duration(-1) == "?"
+
+
+def test_bytes_are_shown_in_binary_units(clock: FakeClock) -> None:
+    out = io.StringIO()
+    bar = progress(total=100 * 2**20, desc="hashing w.bin", unit="B", stream=out, interval=0)
+    clock.now += 2
+    bar.update(50 * 2**20)
+    assert out.getvalue().splitlines()[-1] == "hashing w.bin: 50.0 MiB/100.0 MiB (50%), 25.0 MiB/s, ETA 0:02"

@@ -89,10 +89,20 @@ def format_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def _format_bytes(n: float) -> str:
+    for prefix in ("", "Ki", "Mi", "Gi", "Ti"):
+        if abs(n) < 1024 or prefix == "Ti":
+            return f"{n:.0f} {prefix}B" if prefix == "" else f"{n:.1f} {prefix}B"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - loop always returns
+
+
 def _format_rate(done: float, elapsed: float, unit: str) -> str:
     if elapsed <= 0 or done <= 0:
         return f"? {unit}/s"
     rate = done / elapsed
+    if unit == "B":
+        return f"{_format_bytes(rate)}/s"
     if rate >= 1:
         return f"{rate:.3g} {unit}/s"
     return f"{1 / rate:.3g} s/{unit}"
@@ -176,7 +186,8 @@ class Progress(Generic[T]):
         self._bar: Any = None
         if self.mode == "bar":
             self._bar = _tqdm_class()(
-                total=total, desc=desc or None, unit=unit, file=self.stream, delay=self.delay, dynamic_ncols=True
+                total=total, desc=desc or None, unit=unit, file=self.stream, delay=self.delay, dynamic_ncols=True,
+                **({"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}),
             )
 
     # -- counting ---------------------------------------------------------------
@@ -225,9 +236,10 @@ class Progress(Generic[T]):
         now = _monotonic() if now is None else now
         elapsed = max(now - self._start, 0.0)
         label = f"{self.desc}: " if self.desc else ""
-        done = _fmt_count(self.n)
+        fmt = _format_bytes if self.unit == "B" else _fmt_count  # unit="B": sizes in KiB, MiB, ...
+        done = fmt(self.n)
         if self.total:
-            counts = f"{done}/{_fmt_count(self.total)} ({100 * self.n / self.total:.0f}%)"
+            counts = f"{done}/{fmt(self.total)} ({100 * self.n / self.total:.0f}%)"
         else:
             counts = f"{done} {self.unit}"
         rate = _format_rate(self.n, elapsed, self.unit)
@@ -294,7 +306,8 @@ def progress(
         Number of items expected (taken from ``len(iterable)`` when possible); ``None`` shows
         counts and rate without an ETA.
     desc, unit
-        Label before the counts, and the name of one item (``"image"``, ``"fit"``).
+        Label before the counts, and the name of one item (``"image"``, ``"fit"``);
+        ``unit="B"`` counts bytes and shows KiB, MiB, GiB.
     enabled
         ``False`` silences this call; ``None`` (default) shows it unless :func:`set_quiet`
         silenced everything; ``True`` shows it even then.
