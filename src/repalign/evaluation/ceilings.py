@@ -58,6 +58,8 @@ __all__ = [
     "CeilingEstimate",
     "NoiseCeiling",
     "noise_ceiling",
+    "part_ceiling",
+    "reference_ceiling",
     "read_ratings",
     "ratings_matrix",
     "ratings_noise_ceiling",
@@ -262,6 +264,74 @@ def noise_ceiling(
     reliability = split_half_reliability(a, b)
     source = f"{a.name or 'half A'} / {b.name or 'half B'}"
     return NoiseCeiling(estimates, a.n_stimuli, source, "halves", reliability)
+
+
+def part_ceiling(
+    part: Any,
+    *,
+    metrics: str | Iterable[str] = METRICS,
+    ties: str = "half",
+    backend: str = "auto",
+    stimuli: Sequence[str] | None = None,
+) -> NoiseCeiling | None:
+    """The noise ceiling of one dataset part from its split halves; None when the copy has none.
+
+    This is the one ceiling function of repalign: ``repalign align``, ``repalign data
+    ceiling``, :func:`~repalign.evaluation.align_dataset` and studies all call it.
+
+    Parameters
+    ----------
+    part : MatrixPart
+        A loaded part (:func:`repalign.data.matrix_part`).
+    metrics, ties, backend
+        As for :func:`noise_ceiling`.
+    stimuli : sequence of str, optional
+        Compute the ceiling on these stimuli only: the ones a score was computed on (e.g.
+        ``align --intersect``), so that score and ceiling describe the same pairs.
+
+    Raises
+    ------
+    InputError
+        When ``stimuli`` share fewer than 3 ids with the part (no ceiling can be computed).
+
+    Examples
+    --------
+    >>> from repalign.data import matrix_part  # doctest: +SKIP
+    >>> c = part_ceiling(matrix_part("peterson2018:animals", data_root="../shared/data"),
+    ...                  metrics="pearson")  # doctest: +SKIP
+    >>> round(c["pearson"].lower, 3)  # doctest: +SKIP
+    0.913
+    """
+    if part.split_halves is None:
+        return None
+    half_a, half_b = part.load_split_halves()
+    full = part.representation
+    if stimuli is not None:
+        wanted = set(stimuli)
+        shared = [x for x in full.ids if x in wanted]
+        if len(shared) < 3:
+            raise InputError(
+                f"{part.reference}: only {len(shared)} of the compared stimuli are in the human data "
+                f"({preview(shared)}); a noise ceiling needs at least 3."
+            )
+        if len(shared) < full.n_stimuli:
+            log.info("%s: noise ceiling on the %d shared stimuli (of %d)", part.reference, len(shared), full.n_stimuli)
+            half_a, half_b, full = half_a.select(shared), half_b.select(shared), full.select(shared)
+    return noise_ceiling(half_a, half_b, metrics=metrics, full=full, ties=ties, backend=backend)
+
+
+def reference_ceiling(
+    reference: str,
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    metrics: str | Iterable[str] = METRICS,
+    ties: str = "half",
+    stimuli: Sequence[str] | None = None,
+) -> NoiseCeiling | None:
+    """:func:`part_ceiling` of a dataset reference such as ``peterson2018:animals``."""
+    from ..data.references import matrix_part
+
+    return part_ceiling(matrix_part(reference, data_root=data_root), metrics=metrics, ties=ties, stimuli=stimuli)
 
 
 # -- per-participant ratings --------------------------------------------------------------
