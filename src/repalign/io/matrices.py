@@ -389,20 +389,21 @@ def load_npy(
     n, d = values.shape
     meta: dict[str, Any] = {"source": source, "format": "npy"}
     square = n == d
+    matrix = kind in _KINDS or (kind is None and square)
+    if matrix and not square:
+        raise InputError(f"{source}: a {kind} matrix must be square; got shape {values.shape}.")
+    id_list = _resolve_ids(p, ids, None, n, f"{n} x {d} {'matrix' if matrix else 'feature array'}", meta)
     if kind is None and square:
-        tol = SYMMETRY_ATOL + SYMMETRY_RTOL * float(np.abs(values[np.isfinite(values)]).max(initial=0.0))
+        check_finite(values, source, rows=id_list, columns=id_list, matrix=True)
+        tol = SYMMETRY_ATOL + SYMMETRY_RTOL * float(np.abs(values).max())
         if not symmetrize and not (np.abs(values - values.T) <= tol).all():
             raise InputError(
                 f"{source}: a square {n} x {n} array that is not symmetric, so neither clearly a matrix nor clearly "
                 "features. Pass kind='features' (CLI: --kind-a/--kind-b features) if its rows are feature vectors, "
                 "or symmetrize=True (CLI: --symmetrize) if it is an asymmetric similarity matrix."
             )
-    if kind in _KINDS or (kind is None and square):
-        if not square:
-            raise InputError(f"{source}: a {kind} matrix must be square; got shape {values.shape}.")
-        id_list = _resolve_ids(p, ids, None, n, f"{n} x {n} matrix", meta)
+    if matrix:
         return _matrix(values, id_list, kind, meta, source, symmetrize, name or p.name)
-    id_list = _resolve_ids(p, ids, None, n, f"{n} x {d} feature array", meta)
     check_finite(values, source, rows=id_list, columns=[f"feature {j}" for j in range(d)])
     meta["kind_source"] = "given" if kind else f"detected: {n} x {d} is not square, so features"
     if kind is None:
