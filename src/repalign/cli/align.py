@@ -44,6 +44,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data-root", type=Path, help="folder holding the datasets named by references such as "
                    "peterson2018:animals (e.g. ../shared/data), or the dataset's own folder")
     p.add_argument("--items", type=Path, help="item list (one id a line) that the indices of a triplet file refer to")
+    p.add_argument("--index-base", type=int, choices=(0, 1), help="index of the first item in an integer-indexed "
+                   "triplet file (default: inferred only when the file proves it, else an error asks)")
+    p.add_argument("--choice-base", type=int, choices=(0, 1), help="coding of a triplet file's odd-one-out position "
+                   "column: 1 for 1/2/3, 0 for 0/1/2 (default: inferred only when the file proves it)")
+    p.add_argument("--id-column", metavar="NAME", help="the stimulus id column of feature tables (CSV/TSV/Parquet)")
     p.add_argument("--example", action="store_true", help="write a synthetic example pair and align it (no data needed)")
     p.add_argument("--example-dir", type=Path, help="where --example writes its files (default: a new temporary folder)")
     add_json_flag(p)
@@ -82,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_triplets(args, metric_names)
     from ..data.references import resolve_representation
 
-    rep_a = resolve_representation(args.a, data_root=args.data_root, kind=args.kind_a, symmetrize=args.symmetrize)
-    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
+    common = {"data_root": args.data_root, "symmetrize": args.symmetrize, "id_column": args.id_column}
+    rep_a = resolve_representation(args.a, kind=args.kind_a, **common)
+    rep_b = resolve_representation(args.b, kind=args.kind_b, **common)
     result = compare(
         rep_a, rep_b, metrics=args.metric, similarity=args.similarity, ties=args.ties,
         bootstrap=args.bootstrap, confidence=args.confidence, seed=args.seed,
@@ -173,12 +179,14 @@ def _run_triplets(args: argparse.Namespace, metric_names: list[str]) -> int:
         )
     if args.bootstrap:
         raise InputError("--bootstrap is not available for triplet accuracy.")
-    data = resolve_triplets(args.a, data_root=args.data_root, items=args.items)
+    data = resolve_triplets(args.a, data_root=args.data_root, items=args.items, index_base=args.index_base,
+                            choice_base=args.choice_base)
     if data.metric != metric_names[0]:
         raise InputError(
             f"{args.a}: holds {data.format} triplets, whose metric is {data.metric!r}, not {metric_names[0]!r}."
         )
-    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
+    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize,
+                                   id_column=args.id_column)
     acc = triplet_accuracy(rep_b, data, similarity=args.similarity, ties=args.ties)
     try:
         ceiling = triplet_ceiling(data)

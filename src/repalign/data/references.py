@@ -188,15 +188,18 @@ def resolve_representation(
     data_root: str | os.PathLike[str] | None = None,
     kind: str | None = None,
     symmetrize: bool = False,
+    id_column: str | None = None,
 ) -> Representation:
     """A file path or a dataset reference, as a representation (what ``repalign align`` accepts)."""
     from ..io import load_representation
 
     if is_reference(spec):  # type: ignore[arg-type]
         if kind is not None:
-            raise InputError(f"{spec}: the kind of a dataset reference is fixed by the dataset; drop --kind.")
+            raise InputError(
+                f"{spec}: the kind of a dataset reference is fixed by the dataset; drop --kind-a/--kind-b (kind=)."
+            )
         return load_reference(str(spec), data_root=data_root)
-    return load_representation(spec, kind=kind, symmetrize=symmetrize)  # FILE.mat:VARIABLE included
+    return load_representation(spec, kind=kind, symmetrize=symmetrize, id_column=id_column)  # FILE.mat:VARIABLE too
 
 
 def resolve_triplets(
@@ -204,12 +207,14 @@ def resolve_triplets(
     *,
     data_root: str | os.PathLike[str] | None = None,
     items: str | os.PathLike[str] | None = None,
-    index_base: int = 1,
+    index_base: int | None = None,
+    choice_base: int | None = None,
 ) -> TripletData:
     """A triplet file or a triplet reference (``things:test``) as :class:`TripletData`.
 
     For an integer-indexed file without ``items``, an item list ``unique_id.txt`` next to
-    it (the THINGS layout) is used.
+    it (the THINGS layout) is used. ``index_base`` and ``choice_base`` are inferred only
+    when the file proves them (:func:`repalign.io.triplets.load_triplets`).
     """
     import logging
 
@@ -222,5 +227,5 @@ def resolve_triplets(
     if items is None and (p.parent / CONCEPTS_FILE).is_file():
         items = p.parent / CONCEPTS_FILE
         logging.getLogger(__name__).info("%s: item list %s (found next to it)", p, items)
-    data = load_triplets(p, items=items, index_base=index_base)
+    data = load_triplets(p, items=items, index_base=index_base, choice_base=choice_base)
     return data

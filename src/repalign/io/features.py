@@ -20,6 +20,8 @@ import numpy as np
 
 from .._errors import DataNotFoundError, InputError
 from .._files import atomic_path, atomic_write
+from ._checks import decode_ids, real_array
+from .npz import read_npz
 
 __all__ = ["ExtractedFeatures", "load_features", "features_checksum"]
 
@@ -124,15 +126,11 @@ def load_features(path: str | os.PathLike[str]) -> ExtractedFeatures:
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"{p}: no such feature file.")
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except Exception as exc:  # zipfile, OSError, ValueError: all mean "not a valid file"
-        raise InputError(f"{p}: not a readable .npz feature file ({type(exc).__name__}: {exc}).") from exc
+    data = read_npz(p)
     if "ids" not in data or "features" not in data:
         raise InputError(f"{p}: needs 'ids' and 'features' arrays; has {sorted(data)}.")
-    ids = tuple(str(x) for x in data["ids"].tolist())
-    feats = data["features"]
+    ids = tuple(decode_ids(data["ids"], str(p)))
+    feats = real_array(data["features"], str(p), what="features", cast=False)
     if feats.dtype != np.float32:
         feats = feats.astype(np.float32)
     if "checksum" in data and str(data["checksum"]) != features_checksum(ids, feats):

@@ -24,7 +24,9 @@ import pandas as pd
 
 from .._errors import DataNotFoundError, InputError
 from .._validation import preview
+from ._checks import decode_ids
 from .load import load_representation
+from .npz import read_npz
 from .tables import ID_COLUMNS, LABEL_COLUMNS
 
 __all__ = ["LabelledFeatures", "load_labelled_features", "read_labels"]
@@ -60,15 +62,11 @@ def read_labels(path: str | os.PathLike[str], ids: list[str]) -> np.ndarray:
         raise DataNotFoundError(f"{source}: labels file not found.")
     suffix = p.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(p, allow_pickle=False) as npz:
-                data = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, EOFError) as exc:
-            raise InputError(f"{source}: not a readable .npz without pickle ({exc}).") from exc
+        data = read_npz(p)
         if "labels" not in data:
             raise InputError(f"{source}: no 'labels' array; keys are {sorted(data)}.")
         if "ids" in data:
-            return _match_by_id(ids, [str(x) for x in data["ids"].tolist()], data["labels"].tolist(), source)
+            return _match_by_id(ids, decode_ids(data["ids"], source), data["labels"].tolist(), source)
         lab = data["labels"]
         if lab.shape != (len(ids),):
             raise InputError(f"{source}: {lab.shape} labels without ids for {len(ids)} feature rows.")

@@ -28,9 +28,9 @@ from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, optional_import
 from ..representations import KINDS, Representation
 from .kind import MATRIX_KINDS
-from .matrices import load_matrix, split_mat_variable
+from .matrices import load_matrix, load_npy, split_mat_variable
 from .npz import load_npz
-from .tables import TABLE_SUFFIXES, feature_table, is_labeled_matrix, labeled_matrix, read_text_table
+from .tables import TABLE_SUFFIXES, classify_text_table, feature_table, labeled_matrix, read_text_table
 
 __all__ = ["load_representation"]
 
@@ -84,9 +84,11 @@ def load_representation(
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return load_npz(p, kind, symmetrize, name)
-    if suffix in (".npy", ".mat"):  # a matrix plus an id list (see repalign.io.matrices)
+    if suffix == ".npy":  # features or a matrix, plus an id list (rule: repalign.io.matrices.load_npy)
+        return load_npy(p, kind=kind, symmetrize=symmetrize, name=name)
+    if suffix == ".mat":  # a matrix plus an id list (see repalign.io.matrices)
         if kind == "features":
-            raise InputError(f"{source}: .npy and .mat files are read as similarity or dissimilarity matrices.")
+            raise InputError(f"{source}: .mat files are read as similarity or dissimilarity matrices.")
         return load_matrix(p, kind=kind, variable=variable, symmetrize=symmetrize, name=name)
     if suffix == ".parquet":
         optional_import("pyarrow", extra="io", purpose="Reading Parquet files")
@@ -95,13 +97,7 @@ def load_representation(
         return feature_table(pd.read_parquet(p), source, id_column, name)
     if suffix in TABLE_SUFFIXES:
         raw = read_text_table(p, TABLE_SUFFIXES[suffix])
-        if kind in MATRIX_KINDS or (kind is None and is_labeled_matrix(raw)):
-            if not is_labeled_matrix(raw):
-                raise InputError(
-                    f"{source}: expected a labeled square matrix (first row and first column "
-                    f"holding the same stimulus ids); got a {raw.shape[0]} x {raw.shape[1]} table "
-                    "whose header row and first column differ."
-                )
+        if kind in MATRIX_KINDS or (kind is None and classify_text_table(raw, source) == "matrix"):
             return labeled_matrix(raw, source, kind, symmetrize, name)
         header = [str(x).strip() for x in raw.iloc[0]]
         table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)

@@ -121,27 +121,97 @@ def _integer_column(values: pd.Series) -> np.ndarray | None:
     return arr.astype(np.int64)
 
 
+_BOTH_FLAGS = "index_base=0 or index_base=1 (CLI: --index-base 0 or --index-base 1)"
+#: A 1-2-3 choice column of this many trials without a single 3 is not believed (p < (2/3)**30 < 1e-5).
+CHOICE_EVIDENCE = 30
+
+
+def _index_base(lo: int, hi: int, n_items: int, index_base: int | None, source: str) -> int:
+    """The index base of integer item indices ``lo..hi`` into ``n_items`` items: given, or provable."""
+    span = f"{source}: item indices run from {lo} to {hi}"
+    if index_base is not None:
+        if lo - index_base < 0 or hi - index_base >= n_items:
+            hint = ""
+            if lo < index_base:
+                hint = " The file contains index 0, so it looks 0-based: pass index_base=0 (CLI: --index-base 0)."
+            elif hi == n_items and index_base == 0:
+                hint = (f" The file contains index {n_items}, so it looks 1-based: pass index_base=1 "
+                        "(CLI: --index-base 1).")
+            raise InputError(
+                f"{span}, outside the {n_items} items of the item list (index_base={index_base}).{hint}"
+            )
+        return index_base
+    if hi > n_items or (lo == 0 and hi == n_items):
+        raise InputError(f"{span}, which fits the {n_items} items of the item list neither 0-based nor 1-based.")
+    if lo == 0:
+        raise InputError(
+            f"{span}. The file contains index 0, so it looks 0-based: pass index_base=0 (CLI: --index-base 0); "
+            "without it, files are read 1-based (the THINGS convention) only when they use the last index."
+        )
+    if hi == n_items:
+        return 1  # index n exists only in 1-based numbering
+    raise InputError(
+        f"{span} over an item list of {n_items}: that fits 1-based numbering (THINGS) and 0-based numbering "
+        f"alike (the file uses neither index 0 nor index {n_items}). Say which: {_BOTH_FLAGS}."
+    )
+
+
+def _choice_positions(column: pd.Series, label: str, choice_base: int | None, source: str, first_row: int) -> np.ndarray:
+    """Positions (0, 1, 2) of the chosen item from a 1-2-3 (default) or 0-1-2 coded column."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    allowed = (0, 1, 2, 3) if choice_base is None else tuple(range(choice_base, choice_base + 3))
+    coding = "1, 2 or 3" if choice_base in (None, 1) else "0, 1 or 2"
+
+    def rule(coding: str) -> str:  # the header format names the column, the THINGS format its number
+        return f"{label} must hold {coding} in every row" if "'" in label else (
+            f"{label} must hold the position ({coding}) of the odd one out")
+
+    bad = ~numeric.isin(allowed)
+    if bad.any():
+        r = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{source}: {rule(coding)}; line {r + first_row} has {column.iloc[r]!r}."
+        )
+    values = numeric.to_numpy().astype(np.int64)
+    if choice_base is None:
+        has0, has3 = bool((values == 0).any()), bool((values == 3).any())
+        if has0 and has3:
+            raise InputError(f"{source}: {label} holds both 0 and 3, so it is neither 0-1-2 nor 1-2-3 coded.")
+        if has0:
+            r = int(np.flatnonzero(values == 0)[0])
+            raise InputError(
+                f"{source}: {rule('1, 2 or 3')}; line {r + first_row} has '0', so it looks 0-based: "
+                "pass choice_base=0 (CLI: --choice-base 0)."
+            )
+        if not has3:
+            say = ("choice_base=1 if the positions are 1, 2, 3 or choice_base=0 if they are 0, 1, 2 "
+                   "(CLI: --choice-base 1 / --choice-base 0)")
+            if values.size >= CHOICE_EVIDENCE:
+                raise InputError(
+                    f"{source}: {label} holds only 1 and 2 in {values.size} trials: a 1-2-3 coding would show a 3, "
+                    f"a 0-1-2 coding a 0. Say which: {say}."
+                )
+            log.warning(
+                "%s: %s holds only 1 and 2 (%d trials), read as positions 1-3; if they are 0-based, pass %s.",
+                source, label, values.size, say,
+            )
+        choice_base = 1
+    return (values - choice_base).astype(np.int8)
+
+
 def _map_items(
     columns: list[pd.Series],
     items: Sequence[str] | None,
-    index_base: int,
+    index_base: int | None,
     source: str,
+    first_row: int,
 ) -> tuple[tuple[str, ...], np.ndarray]:
     ints = [_integer_column(c) for c in columns]
     if all(x is not None for x in ints) and items is not None:
-        idx = np.stack(ints, axis=1) - index_base  # type: ignore[arg-type]
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= len(items):
-            hint = ""
-            if lo < 0 and index_base == 1:
-                hint = " The file contains index 0, so it looks 0-based: pass index_base=0."
-            elif hi == len(items) and index_base == 0:
-                hint = f" The file contains index {len(items)}, so it looks 1-based: pass index_base=1."
-            raise InputError(
-                f"{source}: item indices run from {lo + index_base} to {hi + index_base}, outside the "
-                f"{len(items)} items of the item list (index_base={index_base}).{hint}"
-            )
-        return tuple(items), idx
+        raw = np.stack(ints, axis=1)  # type: ignore[arg-type]
+        _check_distinct(raw, source, first_row)
+        base = _index_base(int(raw.min()), int(raw.max()), len(items), index_base, source)
+        return tuple(items), raw - base
     stacked = pd.concat([c.astype(str).str.strip() for c in columns], ignore_index=True)
     if items is not None:
         index = {x: i for i, x in enumerate(items)}
@@ -151,9 +221,12 @@ def _map_items(
             raise InputError(
                 f"{source}: {len(unknown)} items are not in the item list of {len(items)}: {preview(unknown)}."
             )
-        return tuple(items), codes.to_numpy(dtype=np.int64).reshape(3, -1).T
-    codes, uniques = pd.factorize(stacked, sort=True)
-    return tuple(str(u) for u in uniques), codes.astype(np.int64).reshape(3, -1).T
+        t = codes.to_numpy(dtype=np.int64).reshape(3, -1).T
+    else:
+        codes, uniques = pd.factorize(stacked, sort=True)
+        items, t = tuple(str(u) for u in uniques), codes.astype(np.int64).reshape(3, -1).T
+    _check_distinct(t, source, first_row)
+    return tuple(items), t
 
 
 def _check_distinct(t: np.ndarray, source: str, first_row: int) -> None:
@@ -176,7 +249,8 @@ def load_triplets(
     path: str | os.PathLike[str],
     *,
     items: Sequence[str] | str | os.PathLike[str] | None = None,
-    index_base: int = 1,
+    index_base: int | None = None,
+    choice_base: int | None = None,
 ) -> TripletData:
     """Read a triplet file (see the module docstring for the formats).
 
@@ -186,8 +260,14 @@ def load_triplets(
     items : sequence of str or path-like, optional
         The item list that integer indices refer to (a file: one id a line). Without it,
         the ids are the cells as written (numbers included).
-    index_base : {1, 0}
-        Index of the first item in integer-indexed files (THINGS files are 1-based).
+    index_base : {None, 1, 0}
+        Index of the first item in integer-indexed files. ``None``: 1-based (the THINGS
+        convention) when the file uses index ``n``, which only 1-based numbering has; a file
+        with index 0, or with neither 0 nor ``n``, is an error that asks for it.
+    choice_base : {None, 1, 0}
+        Coding of an odd-one-out position column: 1, 2, 3 (THINGS) or 0, 1, 2. ``None``:
+        1-2-3 when the column holds a 3; a 0 is an error that asks for ``choice_base=0``; only
+        1s and 2s are an error from 30 trials on and a warning below.
 
     Examples
     --------
@@ -202,8 +282,9 @@ def load_triplets(
     source = str(p)
     if not p.is_file():
         raise DataNotFoundError(f"{source}: no such triplet file.")
-    if index_base not in (0, 1):
-        raise InputError(f"index_base must be 0 or 1; got {index_base!r}.")
+    for flag, value in (("index_base", index_base), ("choice_base", choice_base)):
+        if value not in (None, 0, 1) or isinstance(value, bool):
+            raise InputError(f"{flag} must be 0 or 1; got {value!r}.")
     if items is not None and isinstance(items, (str, os.PathLike)):
         items = read_id_list(items)
     with open(p, encoding="utf-8") as fh:
@@ -230,34 +311,24 @@ def load_triplets(
                 "files add a header row: 'anchor,positive,negative' or 'item1,item2,item3,odd'."
             )
         cols = [table[c] for c in table.columns[:3]]
-        position = _integer_column(table[table.columns[3]])
-        if position is None or not np.isin(position, (1, 2, 3)).all():
-            bad = table[table.columns[3]][~pd.to_numeric(table[table.columns[3]], errors="coerce").isin((1, 2, 3))]
-            raise InputError(
-                f"{source}: column 4 must hold the position (1, 2 or 3) of the odd one out; "
-                f"line {int(bad.index[0]) + first_row} has {bad.iloc[0]!r}."
-            )
-        item_ids, t = _map_items(cols, items, index_base, source)
-        _check_distinct(t, source, first_row)
+        odd = _choice_positions(table[table.columns[3]], "column 4", choice_base, source, first_row)
+        item_ids, t = _map_items(cols, items, index_base, source, first_row)
         codes, pids = _participants(table[table.columns[4]] if table.shape[1] >= 5 else None)
-        return TripletData("odd-one-out", item_ids, t, (position - 1).astype(np.int8), codes, pids, source)
+        return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
     table.columns = [str(c).strip().lower() for c in table.columns]
     names = set(table.columns)
     participant = table["participant"] if "participant" in names else None
     if {"anchor", "positive", "negative"} <= names:
-        item_ids, t = _map_items([table["anchor"], table["positive"], table["negative"]], items, index_base, source)
-        _check_distinct(t, source, first_row)
+        item_ids, t = _map_items(
+            [table["anchor"], table["positive"], table["negative"]], items, index_base, source, first_row
+        )
         codes, pids = _participants(participant)
         return TripletData("anchor", item_ids, t, None, codes, pids, source)
     if {"item1", "item2", "item3"} <= names and ("odd" in names or "odd_position" in names):
         cols = [table["item1"], table["item2"], table["item3"]]
-        item_ids, t = _map_items(cols, items, index_base, source)
-        _check_distinct(t, source, first_row)
+        item_ids, t = _map_items(cols, items, index_base, source, first_row)
         if "odd_position" in names:
-            position = _integer_column(table["odd_position"])
-            if position is None or not np.isin(position, (1, 2, 3)).all():
-                raise InputError(f"{source}: column 'odd_position' must hold 1, 2 or 3 in every row.")
-            odd = (position - 1).astype(np.int8)
+            odd = _choice_positions(table["odd_position"], "column 'odd_position'", choice_base, source, first_row)
         else:
             chosen = table["odd"].astype(str).str.strip().to_numpy()
             cells = np.stack([c.astype(str).str.strip().to_numpy() for c in cols], axis=1)
