@@ -9,7 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._errors import DataNotFoundError, InputError, MissingDependencyError, RepalignError
-from .io import load_representation
+from .loading import load_representation
 from .metrics import (
     Alignment,
     compare,
