@@ -8,19 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# The option lists of the parser, spelled out in _choices so that building it imports nothing heavy.
+from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 from ._common import add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
-
-
-# The option lists of the parser, spelled out so that building it imports nothing heavy;
-# tests/cli/test_align.py checks them against repalign.metrics, repalign.similarity and
-# repalign.io.triplets.
-METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
-DEFAULT_METRICS: tuple[str, ...] = ("pearson", "spearman", "triplet")
-TIE_POLICIES: tuple[str, ...] = ("half", "exclude")
-SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "correlation", "euclidean", "dot")
-TRIPLET_METRICS: dict[str, str] = {"odd-one-out": "odd-one-out", "anchor": "anchor-triplet"}
 
 
 def register(subparsers: Any) -> None:
