@@ -65,8 +65,19 @@ DATASETS: dict[str, Dataset] = {name: a.dataset for name, a in builtin_adapters(
 _folder_adapters: dict[Dataset, FoldersAdapter] = {}
 
 
-def get_adapter(name: str) -> DatasetAdapter:
-    """The adapter of dataset ``name``: a built-in one, or the folders adapter of any other card."""
+def get_adapter(name: str, root: str | os.PathLike[str] | None = None) -> DatasetAdapter:
+    """The adapter of dataset ``name``: a built-in one, or the folders adapter of any other card.
+
+    A name that is neither built in nor registered gets the folders adapter when its folder
+    ``root`` is given (a study's own dataset, read as ``repalign data add`` would read it).
+    """
+    if root is not None and name not in dataset_names():
+        card = Dataset(
+            name=name, title=f"user dataset at {root}", citation="(user data)", licence="(user data)",
+            stimuli="(user data)", layout="folders layout (see docs/data.md)", obtain="given by path", parts=(),
+            kind="matrices",
+        )
+        return _folder_adapters.setdefault(card, FoldersAdapter(card))
     builtin = builtin_adapters().get(name)
     card = get_dataset(name)
     if builtin is not None and builtin.dataset is card:
@@ -222,7 +233,15 @@ def resolve_dataset_root(name: str, data_root: str | os.PathLike[str] | None = N
 
 def open_dataset_at(name: str, root: str | os.PathLike[str] | None = None) -> OpenDataset:
     """The memoised open dataset ``name`` at ``root`` (see :func:`dataset_root` for ``root``)."""
-    return open_dataset(get_adapter(name), dataset_root(name, root)[0])
+    adapter = get_adapter(name, root)
+    if name in dataset_names():
+        return open_dataset(adapter, dataset_root(name, root)[0])
+    folder = Path(root).expanduser()  # a folder given by path (see get_adapter)
+    if not adapter.is_own_folder(folder) and (folder / name).is_dir():
+        folder = folder / name  # root holds datasets, as --data-root means
+    if not folder.is_dir():
+        raise DataNotFoundError(f"{folder}: the folder given for dataset {name!r} does not exist.")
+    return open_dataset(adapter, folder)
 
 
 def scan_dataset(name: str, root: str | os.PathLike[str] | None = None) -> Any:
