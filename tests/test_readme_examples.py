@@ -40,6 +40,10 @@ SKIPS: dict[str, str] = {
         "needs the network: connects to a running Ray cluster (--address auto)",
     "repalign study my_study.yaml --executor ray --address auto":
         "needs the network: connects to a running Ray cluster (--address auto)",
+    "repalign data fetch lee": "needs the network: downloads the Lee collection from OSF",
+    "repalign data fetch cifar100": "needs the network: downloads CIFAR-100 from its publisher",
+    "repalign align lee:colour colour_features.npz":
+        "needs the network: the Lee collection comes from `repalign data fetch lee`",
 }
 
 #: Commands that take minutes on two cores: they still run in CI (marked slow).
@@ -49,8 +53,10 @@ SLOW: dict[str, str] = {
 
 #: Text a command's stdout must contain (the figure its comment in the docs promises).
 EXPECT: dict[str, str] = {
-    "repalign align ../shared/data/things/test_triplets.tsv things:spose --data-root ../shared/data/things "
+    "repalign align ../shared/data/things/test_triplets.tsv things:spose --data-root ../shared/data "
     "--metric odd-one-out --similarity dot": "0.6299",
+    "repalign align things:test things:spose --data-root ../shared/data --metric odd-one-out --similarity dot":
+        "0.6299",
 }
 
 #: Seconds one command may take (the slow ones get more).
@@ -61,30 +67,38 @@ SLOW_TIMEOUT_S = 1800
 # -- reading the examples -------------------------------------------------------------
 def console_commands() -> list[tuple[str, int, str]]:
     """``(file, line, command)`` for every ``$ ...`` line of every ```console block."""
+    return [
+        (doc.relative_to(REPO_ROOT).as_posix(), line, text)
+        for doc in DOC_FILES
+        for line, text in parse_console(doc.read_text(encoding="utf-8"))
+    ]
+
+
+def parse_console(markdown: str) -> list[tuple[int, str]]:
+    """``(line, command)`` of the ``$ ...`` lines of the ```console blocks, continuations joined."""
     found = []
-    for doc in DOC_FILES:
-        lines = doc.read_text(encoding="utf-8").splitlines()
-        inside = False
-        pending: tuple[int, str] | None = None
-        for number, line in enumerate(lines, start=1):
-            if line.strip().startswith("```"):
-                inside = line.strip() == "```console"
-                pending = None
-                continue
-            if not inside:
-                continue
-            if pending is not None:  # a continuation of the previous line
-                start, text = pending
-                text += " " + line.strip()
-            elif line.startswith("$ "):
-                start, text = number, line[2:].strip()
-            else:
-                continue  # output shown in the block
-            if text.endswith("\\"):
-                pending = (start, text[:-1].rstrip())
-                continue
+    lines = markdown.splitlines()
+    inside = False
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(lines, start=1):
+        if line.strip().startswith("```"):
+            inside = line.strip() == "```console"
             pending = None
-            found.append((doc.relative_to(REPO_ROOT).as_posix(), start, text))
+            continue
+        if not inside:
+            continue
+        if pending is not None:  # a continuation of the previous line
+            start, text = pending
+            text += " " + line.strip()
+        elif line.startswith("$ "):
+            start, text = number, line[2:].strip()
+        else:
+            continue  # output shown in the block
+        if text.endswith("\\"):
+            pending = (start, text[:-1].rstrip())
+            continue
+        pending = None
+        found.append((start, text))
     return found
 
 
@@ -126,12 +140,16 @@ def _model_features(cwd: Path, shared: Callable[[], Path]) -> None:
     np.savez(cwd / "model_features.npz", ids=np.array(_ids(12)), features=rng.normal(size=(12, 5)))
 
 
-def _lite0_animals(cwd: Path, shared: Callable[[], Path]) -> None:
-    """Features for the 120 Peterson animals images (as `repalign extract ... --out lite0.npz` writes)."""
-    header = (shared() / "peterson2018" / "similarity" / "animals.csv").read_text().splitlines()[0]
-    ids = [c.strip() for c in header.split(",")[1:]]
-    rng = np.random.default_rng(2)
-    np.savez(cwd / "lite0.npz", ids=np.array(ids), features=rng.normal(size=(len(ids), 16)))
+def _animals_features(name: str, n: int | None = None) -> Callable[[Path, Callable[[], Path]], None]:
+    """Features for the Peterson animals images (as `repalign extract ... --out lite0.npz` writes)."""
+
+    def make(cwd: Path, shared: Callable[[], Path]) -> None:
+        header = (shared() / "peterson2018" / "similarity" / "animals.csv").read_text().splitlines()[0]
+        ids = [c.strip() for c in header.split(",")[1:]][:n]
+        rng = np.random.default_rng(2)
+        np.savez(cwd / name, ids=np.array(ids), features=rng.normal(size=(len(ids), 16)))
+
+    return make
 
 
 def _labelled_npz(cwd: Path, shared: Callable[[], Path]) -> None:
@@ -199,7 +217,9 @@ def _images(cwd: Path, shared: Callable[[], Path]) -> None:
 MAKERS: dict[str, Callable[[Path, Callable[[], Path]], None]] = {
     "human.csv": _human_csv,
     "model_features.npz": _model_features,
-    "lite0.npz": _lite0_animals,
+    "lite0.npz": _animals_features("lite0.npz"),
+    "model.npz": _animals_features("model.npz"),
+    "subset.npz": _animals_features("subset.npz", n=30),
     "lite0_cifar100.npz": _labelled_npz,
     "feats.csv": _feats_and_labels,
     "labels.csv": _feats_and_labels,
@@ -270,10 +290,18 @@ def test_console_example_runs(command: str, tmp_path: Path, request: pytest.Fixt
         assert EXPECT[command] in proc.stdout, report
 
 
-def test_the_examples_are_found() -> None:
+def test_console_blocks_are_parsed() -> None:
+    text = (
+        "Intro\n\n```console\n$ repalign align a.csv \\\n      b.npz --json   # a comment\noutput line\n"
+        "$ repalign data list\n```\n\n```python\n$ not a command\n```\n"
+    )
+    assert parse_console(text) == [(4, "repalign align a.csv b.npz --json   # a comment"), (7, "repalign data list")]
+    assert command_key(parse_console(text)[0][1]) == "repalign align a.csv b.npz --json"
+    assert command_key("repalign analyze r.csv --outcome 'imagenet_a_*'") == "repalign analyze r.csv --outcome 'imagenet_a_*'"
+
+
+def test_the_tables_name_only_commands_the_docs_show() -> None:
     commands = [command_key(text) for _, _, text in console_commands()]
     assert len(commands) >= 20
-    assert "repalign align ../shared/data/things/test_triplets.tsv things:spose --data-root ../shared/data/things " \
-        "--metric odd-one-out --similarity dot" in commands  # a continued line is joined
     stale = set(SKIPS) | set(SLOW) | set(EXPECT)
     assert stale <= set(commands), f"tables name commands no doc shows any more: {sorted(stale - set(commands))}"
