@@ -30,10 +30,20 @@ SYMMETRY_RTOL = 1e-8
 MIN_STIMULI = 3
 
 
+def _id_text(x: Any, source: str) -> str:
+    if isinstance(x, (bytes, bytearray)):
+        try:
+            return bytes(x).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{source}: stimulus id {bytes(x)!r} is bytes that are not UTF-8 text ({exc}).") from exc
+    return str(x)
+
+
 def _as_ids(ids: Iterable[Any], source: str) -> tuple[str, ...]:
     if isinstance(ids, str):
         raise InputError(f"{source}: ids must be a sequence of stimulus ids, not a single string.")
-    out = tuple(str(x) for x in ids)
+    # Bytes ids (numpy 'S' arrays, common from h5py and MATLAB) are decoded, never rendered as "b'x'".
+    out = tuple(_id_text(x, source) for x in ids)
     seen: dict[str, int] = {}
     dups: list[str] = []
     for x in out:
@@ -46,6 +56,13 @@ def _as_ids(ids: Iterable[Any], source: str) -> tuple[str, ...]:
 
 
 def _as_values(values: Any, ids: tuple[str, ...], kind: str, source: str) -> np.ndarray:
+    if np.iscomplexobj(values):
+        # Casting would drop the imaginary parts silently (numpy only warns).
+        raise InputError(
+            f"{source}: {kind} values are complex numbers; repalign compares real-valued "
+            "representations. Pass the real part, the magnitude or both (np.real / np.abs / "
+            "np.hstack([x.real, x.imag])) explicitly."
+        )
     try:
         arr = np.array(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -246,8 +263,11 @@ class Representation:
         return Representation(wanted, values, kind=self._kind, name=self.name, meta=self.meta)
 
     def to_npz(self, path: Any) -> None:
-        """Write ``ids`` and the values under a key naming the kind (``features``, ...)."""
-        np.savez(path, ids=np.array(self._ids, dtype=str), **{self._kind: self._values})
+        """Write ``ids`` and the values under a key naming the kind (``features``, ...), atomically."""
+        from ._files import atomic_write
+
+        with atomic_write(path, "wb", what=f"{self.name or 'representation'} .npz") as fh:
+            np.savez(fh, ids=np.array(self._ids, dtype=str), **{self._kind: self._values})
 
 
 def match_stimuli(
