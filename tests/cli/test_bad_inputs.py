@@ -380,24 +380,22 @@ CASES: list[Case] = [
     Case("bootstrap-negative", _case_negative_bootstrap, ("bootstrap", "-5")),
     Case("align-confidence-2", _case_align_confidence_2, ("confidence", "2")),
     Case("similarity-constant", _case_constant_similarity, ("flat.csv", "equal")),
-    Case("align-example-dir-is-a-file", _case_example_dir_is_a_file, ("blocker",), owner=DATA),
+    Case("align-example-dir-is-a-file", _case_example_dir_is_a_file, ("blocker",)),
     # Few-shot.
     Case("fewshot-confidence-2", _case_fewshot_confidence_2, ("--confidence", "2"), owner=FEWSHOT),
     Case("fewshot-shots-1.5", _case_fewshot_shots_float, ("--shots", "1.5")),
     Case("fewshot-invalid-device", _case_fewshot_invalid_device, ("--device", "tpu9"), owner=FEWSHOT),
-    Case("fewshot-out-file-in-the-way", _case_fewshot_out_file_in_the_way, ("blocker",), owner=FEWSHOT),
+    Case("fewshot-out-file-in-the-way", _case_fewshot_out_file_in_the_way, ("blocker",)),
     Case("fewshot-truncated-tar-gz", _case_fewshot_truncated_archive, ("cifar-100-python.tar.gz",), owner=FEWSHOT),
     # User models (python: source).
-    Case("extract-python-file-missing", _case_extract_missing_python_file, ("absent.py",), owner=MODELS,
-         needs_torch=True),
+    Case("extract-python-file-missing", _case_extract_missing_python_file, ("absent.py",), needs_torch=True),
     Case("extract-user-model-raises", _case_extract_model_raises, ("user_model.py", "user model failed"),
          owner=MODELS, needs_torch=True),
     Case("extract-one-row-per-batch", _case_extract_one_row_per_batch, ("user_model.py", "batch"),
          owner=MODELS, needs_torch=True),
     Case("extract-two-rows-per-item", _case_extract_two_rows_per_item, ("user_model.py", "batch"),
          owner=MODELS, needs_torch=True),
-    Case("extract-out-file-in-the-way", _case_extract_out_file_in_the_way, ("blocker",), owner=MODELS,
-         needs_torch=True),
+    Case("extract-out-file-in-the-way", _case_extract_out_file_in_the_way, ("blocker",), needs_torch=True),
     # Study configs.
     Case("yaml-duplicate-keys", _case_yaml_duplicate_keys, ("study.yaml", "name"), owner=STUDY),
     Case("yaml-alias-bomb", _case_yaml_alias_bomb, ("bomb.yaml", "alias"), owner=STUDY),
@@ -531,3 +529,13 @@ def test_gzip_is_not_mistaken_for_npz(tmp_path, capsys):
     path.write_bytes(gzip.compress(b"not an npz"))
     argv = ["align", str(path), str(_feature_npz(tmp_path))]
     check_one_error_line(argv, run_cli(argv, capsys), ("fake.npz",))
+
+
+def test_json_output_refuses_non_finite_values(capsys):
+    """NaN never reaches --json: the writer refuses with one line naming the key, printing nothing."""
+    from repalign import RepalignError
+    from repalign.cli._common import print_json
+
+    with pytest.raises(RepalignError, match=r"\$\.ci\.pearson\[1\] is nan"):
+        print_json({"pearson": 0.5, "ci": {"pearson": [0.1, np.float32("nan")]}})
+    assert capsys.readouterr().out == ""

@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    from ..data.triplets import TRIPLET_METRICS
-    from ..metrics import DEFAULT_METRICS, METRICS, TIE_POLICIES
-    from ..similarity import SIMILARITY_FUNCTIONS
+    from ._choices import ALL_METRICS, DEFAULT_METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 
     p = subparsers.add_parser(
         "align",
@@ -31,7 +29,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("b", nargs="?", metavar="B", help="second representation (e.g. model features)")
     p.add_argument(
         "--metric", default=",".join(DEFAULT_METRICS),
-        help=f"comma-separated, of: {', '.join(METRICS)}; or one of {', '.join(TRIPLET_METRICS.values())} "
+        help=f"comma-separated, of: {', '.join(ALL_METRICS)} (cka and cka-debiased need features); or one of {', '.join(TRIPLET_METRICS.values())} "
         "to score B on the human triplets in A",
     )
     p.add_argument("--similarity", default="cosine", choices=SIMILARITY_FUNCTIONS, help="similarity for feature representations")

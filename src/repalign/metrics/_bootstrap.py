@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._errors import InputError
+from .._progress import progress
 from ._pair import Pair
 from ._registry import REGISTRY
 from .cka import linear_cka, linear_cka_debiased
@@ -65,6 +66,7 @@ def bootstrap_intervals(
     min_distinct = 4 if "cka-debiased" in metrics else 3
     done = redrawn = 0
     last_error: InputError | None = None
+    bar = progress(total=n_resamples, desc="bootstrap", unit="resample")
     while done < n_resamples:
         idx = np.sort(rng.integers(0, n, size=n))
         try:
@@ -83,6 +85,8 @@ def bootstrap_intervals(
         for m, v in values.items():
             draws[m][done] = v
         done += 1
+        bar.update()
+    bar.close()
     alpha = (1 - confidence) / 2
     out = {}
     for m, v in draws.items():
