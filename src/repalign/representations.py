@@ -191,6 +191,57 @@ class Representation:
         """A representation given by a symmetric dissimilarity matrix (larger = less alike)."""
         return cls(ids, dissimilarity, kind="dissimilarity", **kwargs)
 
+    @classmethod
+    def from_rsatoolbox(
+        cls, rdms: Any, *, rdm: int | None = None, pattern_descriptor: str | None = None, name: str | None = None
+    ) -> Representation:
+        """A dissimilarity representation from an rsatoolbox ``RDMs`` object (needs ``repalign[rsa]``).
+
+        Parameters
+        ----------
+        rdms : rsatoolbox.rdm.RDMs
+            Dissimilarities; they stay dissimilarities.
+        rdm : int, optional
+            Which RDM, when ``rdms`` holds several (required then).
+        pattern_descriptor : str, optional
+            The pattern descriptor holding the stimulus ids. Default: ``'ids'`` (what
+            :meth:`to_rsatoolbox` writes), else the only descriptor besides ``'index'``;
+            several candidates are an error asking for this argument.
+        name : str, optional
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rsatoolbox.rdm import RDMs
+        >>> rdms = RDMs(np.array([[1.0, 2.0, 3.0]]), pattern_descriptors={"stimulus": ["a", "b", "c"]})
+        >>> rep = Representation.from_rsatoolbox(rdms)
+        >>> rep.kind, rep.ids, rep.values[0].tolist()
+        ('dissimilarity', ('a', 'b', 'c'), [0.0, 1.0, 2.0])
+        """
+        from ._rsatoolbox import from_rsatoolbox
+
+        return from_rsatoolbox(rdms, rdm=rdm, pattern_descriptor=pattern_descriptor, name=name)
+
+    def to_rsatoolbox(self, *, similarity: str = "cosine") -> Any:
+        """This representation as an rsatoolbox ``RDMs`` (one RDM; ids in the ``'ids'`` descriptor).
+
+        Dissimilarities are written unchanged; similarities and features as a
+        dissimilarity that is a decreasing affine map of the similarity (see
+        :func:`repalign._rsatoolbox.to_rsatoolbox`). Needs ``repalign[rsa]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> d = Representation.from_dissimilarity(list("abc"), [[0, 1, 2], [1, 0, 3], [2, 3, 0]])
+        >>> rdms = d.to_rsatoolbox()
+        >>> rdms.get_vectors().tolist(), rdms.pattern_descriptors["ids"]
+        ([[1.0, 2.0, 3.0]], ['a', 'b', 'c'])
+        """
+        from ._rsatoolbox import to_rsatoolbox
+
+        check_option("similarity", similarity, SIMILARITY_FUNCTIONS)
+        return to_rsatoolbox(self, similarity=similarity)
+
     # -- accessors -----------------------------------------------------------------
     @property
     def ids(self) -> tuple[str, ...]:
