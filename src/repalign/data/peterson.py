@@ -29,9 +29,10 @@ import numpy as np
 from .._errors import DataNotFoundError, InputError
 from .._validation import preview
 from ..representations import Representation
+from .datasets.peterson2018 import DOMAINS as _CARD_DOMAINS
 from .folders import DatasetScan, MatrixPart, match_images, read_folder_part
 from .images import list_images
-from .matrices import read_mat, select_mat_matrix
+from ..io.matrices import read_mat, select_mat_matrix
 from .names import StimulusNames, names_from_ids
 
 __all__ = ["DATASET", "DOMAINS", "ORIGINAL_RELEASE", "scan_peterson", "read_original_domain"]
@@ -40,8 +41,8 @@ log = logging.getLogger(__name__)
 
 DATASET = "peterson2018"
 
-#: The six domains, in the paper's order.
-DOMAINS: tuple[str, ...] = ("animals", "automobiles", "fruits", "furniture", "various", "vegetables")
+#: The six domains, in the paper's order (defined with the dataset's card).
+DOMAINS: tuple[str, ...] = _CARD_DOMAINS
 
 
 @dataclass(frozen=True)
