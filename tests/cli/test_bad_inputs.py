@@ -362,17 +362,16 @@ IO, DATA, MODELS, FEWSHOT, STUDY, REPORT = "io", "data", "models", "fewshot", "s
 
 CASES: list[Case] = [
     # Matrix files (labelled CSV): never re-read as something else, never a misleading cause.
-    Case("csv-header-id-mismatch", _case_csv_header_mismatch, ("human.csv", "S3"), owner=IO),
-    Case("csv-missing-column", _case_csv_missing_column, ("human.csv", "s5"), owner=IO),
-    Case("csv-zero-diagonal-similarity", _case_zero_diagonal_similarity, ("counts.csv", "--kind-a"), owner=IO),
-    Case("csv-nan-cell", _case_nan_cell, ("nan_cell.csv", "NaN"), owner=IO),
-    Case("csv-nan-diagonal", _case_nan_diagonal, ("nan_diag.csv", "NaN"), owner=IO),
-    Case("npz-truncated", _case_truncated_npz, ("cut.npz",), owner=IO),
+    Case("csv-header-id-mismatch", _case_csv_header_mismatch, ("human.csv", "S3")),
+    Case("csv-missing-column", _case_csv_missing_column, ("human.csv", "s5")),
+    Case("csv-nan-cell", _case_nan_cell, ("nan_cell.csv", "NaN")),
+    Case("csv-nan-diagonal", _case_nan_diagonal, ("nan_diag.csv", "NaN")),
+    Case("npz-truncated", _case_truncated_npz, ("cut.npz",)),
     Case("npz-complex-features", _case_complex_npz, ("complex.npz", "complex")),
     Case("input-missing", _case_missing_input, ("absent.npz",)),
     # Triplet files: the index base and the choice coding are never guessed silently.
-    Case("triplets-0-based-without-0", _case_triplets_zero_based_without_zero, ("triplets.tsv", "--index-base"), owner=IO),
-    Case("triplets-choice-without-0", _case_triplets_choice_without_zero, ("choices.tsv",), owner=IO),
+    Case("triplets-0-based-without-0", _case_triplets_zero_based_without_zero, ("triplets.tsv", "--index-base")),
+    Case("triplets-choice-without-0", _case_triplets_choice_without_zero, ("choices.tsv",)),
     # Metrics and options (the core).
     Case("ids-do-not-match", _case_ids_do_not_match, ("feats.npz", "other.npz", "--intersect")),
     Case("metric-unknown", _case_unknown_metric, ("pearsn", "pearson")),
@@ -386,7 +385,7 @@ CASES: list[Case] = [
     Case("fewshot-shots-1.5", _case_fewshot_shots_float, ("--shots", "1.5")),
     Case("fewshot-invalid-device", _case_fewshot_invalid_device, ("--device", "tpu9"), owner=FEWSHOT),
     Case("fewshot-out-file-in-the-way", _case_fewshot_out_file_in_the_way, ("blocker",)),
-    Case("fewshot-truncated-tar-gz", _case_fewshot_truncated_archive, ("cifar-100-python.tar.gz",), owner=FEWSHOT),
+    Case("fewshot-truncated-tar-gz", _case_fewshot_truncated_archive, ("cifar-100-python.tar.gz",)),
     # User models (python: source).
     Case("extract-python-file-missing", _case_extract_missing_python_file, ("absent.py",), needs_torch=True),
     Case("extract-user-model-raises", _case_extract_model_raises, ("user_model.py", "user model failed"),
@@ -514,7 +513,16 @@ def test_scaled_similarity_matrix_gives_the_unscaled_scores(tmp_path, capsys, sc
         assert scaled[metric] == pytest.approx(plain[metric], abs=1e-12), metric
 
 
-@pytest.mark.xfail(strict=True, reason="owner: io")
+def test_zero_diagonal_matrix_is_read_as_dissimilarity_with_a_warning(tmp_path, capsys, caplog):
+    """Ambiguous by nature (co-occurrence counts look like distances): the guess is said on stderr."""
+    argv = _case_zero_diagonal_similarity(tmp_path)
+    with caplog.at_level("WARNING"):
+        out = _align_json(argv, capsys)
+    assert out["a"]["kind"] == "dissimilarity"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("counts.csv" in w and "--kind-a" in w for w in warnings), warnings
+
+
 def test_float_cosine_diagonal_is_a_similarity(tmp_path, capsys):
     sim = _similarity(seed=4)
     sim[np.diag_indices(8)] = 1.0 + np.array([0, 2.2e-16, -1.1e-16, 0, 2.2e-16, 0, -1.1e-16, 0])

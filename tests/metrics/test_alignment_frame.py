@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from repalign import Representation
 from repalign.metrics import ALIGNMENT_FRAME_COLUMNS, compare
