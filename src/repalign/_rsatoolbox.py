@@ -51,10 +51,12 @@ def _pick_descriptor(descriptors: dict[str, Any], wanted: str | None, source: st
 
 
 def from_rsatoolbox(rdms: Any, *, rdm: int | None = None, pattern_descriptor: str | None = None,
-                    name: str | None = None) -> Any:
-    """A dissimilarity :class:`~repalign.Representation` from an rsatoolbox ``RDMs`` object."""
-    from .representations import Representation
+                    name: str | None = None) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
+    """Ids, the dissimilarity matrix and provenance of one RDM of an rsatoolbox ``RDMs`` object.
 
+    :meth:`repalign.Representation.from_rsatoolbox` builds the representation from them
+    (this module stays below ``representations`` in the import graph).
+    """
     source = name or "RDMs"
     n_rdm = int(rdms.n_rdm)
     if rdm is None:
@@ -68,7 +70,7 @@ def from_rsatoolbox(rdms: Any, *, rdm: int | None = None, pattern_descriptor: st
     matrix = np.asarray(rdms.get_matrices()[int(rdm)], dtype=np.float64)
     meta = {"source": "rsatoolbox", "pattern_descriptor": key,
             "dissimilarity_measure": getattr(rdms, "dissimilarity_measure", None), "kind_source": "rsatoolbox RDMs"}
-    return Representation.from_dissimilarity(ids, matrix, name=name, meta=meta)
+    return ids, matrix, meta
 
 
 #: How a similarity becomes a dissimilarity for rsatoolbox, and the measure name written.

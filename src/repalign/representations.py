@@ -220,7 +220,8 @@ class Representation:
         """
         from ._rsatoolbox import from_rsatoolbox
 
-        return from_rsatoolbox(rdms, rdm=rdm, pattern_descriptor=pattern_descriptor, name=name)
+        ids, matrix, meta = from_rsatoolbox(rdms, rdm=rdm, pattern_descriptor=pattern_descriptor, name=name)
+        return cls.from_dissimilarity(ids, matrix, name=name, meta=meta)
 
     def to_rsatoolbox(self, *, similarity: str = "cosine") -> Any:
         """This representation as an rsatoolbox ``RDMs`` (one RDM; ids in the ``'ids'`` descriptor).
