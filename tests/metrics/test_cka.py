@@ -148,3 +148,29 @@ def test_degenerate_inputs_raise(rng):
         linear_cka(np.ones((6, 3)), x)
     with pytest.raises(InputError, match="at least 4"):
         linear_cka_debiased(x[:3], x[:3])
+
+
+def test_bootstrap_cka_leaves_out_products_between_copies(rng):
+    x = rng.normal(size=(8, 3))
+    y = x + rng.normal(size=(8, 3))
+    idx = np.array([0, 0, 1, 2, 3, 3, 3, 5])
+    xc, yc = x[idx] - x[idx].mean(0), y[idx] - y[idx].mean(0)
+    k, l_ = xc @ xc.T, yc @ yc.T
+    keep = ~((idx[:, None] == idx[None, :]) & ~np.eye(8, dtype=bool))
+    expected = np.sum(k * l_ * keep) / np.sqrt(np.sum(k * k * keep) * np.sum(l_ * l_ * keep))
+    assert linear_cka(x[idx], y[idx], groups=idx) == pytest.approx(expected, abs=TOL)
+    assert linear_cka(x, y, groups=np.arange(8)) == pytest.approx(linear_cka(x, y), abs=TOL)
+
+
+def test_bootstrap_interval_of_cka_covers_its_estimate():
+    """Plain resampling put this interval above the estimate (self-similarity counted twice):
+    0.765 outside [0.774, 0.850] (docs/metrics.md shows the same example)."""
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(50)]
+    x = rng.normal(size=(50, 20))
+    a = Representation.from_features(ids, x)
+    b = Representation.from_features(ids, x @ rng.normal(size=(20, 30)) + 3 * rng.normal(size=(50, 30)))
+    res = compare(a, b, metrics="cka,cka-debiased", bootstrap=200, seed=0)
+    for metric in ("cka", "cka-debiased"):
+        low, high = res.intervals[metric]
+        assert low <= res[metric] <= high, metric

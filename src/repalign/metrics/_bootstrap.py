@@ -40,7 +40,7 @@ def _resample_scores(pair: Pair, metrics: Sequence[str], idx: np.ndarray, pairs:
             out[m] = triplet_counts(sa, sb, groups=idx, backend=pair.backend).agreement(pair.ties)
         elif m == "cka":
             xa, xb = pair.features(m)
-            out[m] = linear_cka(xa[idx], xb[idx], names=pair.names)
+            out[m] = linear_cka(xa[idx], xb[idx], groups=idx, names=pair.names)
         else:  # cka-debiased: copies of one stimulus are zeroed like the diagonal (see .cka)
             xa, xb = pair.features(m)
             out[m] = linear_cka_debiased(xa[idx], xb[idx], groups=idx, names=pair.names)
