@@ -106,6 +106,9 @@ def similarity_matrix(
            [0.707, 0.707, 1.   ]])
     """
     check_option("similarity", method, SIMILARITY_FUNCTIONS)
+    if np.iscomplexobj(features):
+        raise InputError("features are complex numbers; pass their real part or magnitude explicitly "
+                         "(casting would drop the imaginary parts).")
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2:
         raise InputError(f"features must be a 2-D array (n_stimuli, n_features); got shape {x.shape}.")
