@@ -358,6 +358,46 @@ def _case_analyze_unknown_column(tmp: Path) -> list[str]:
     return ["analyze", str(path), "--alignment", "pearsonn", "--outcome", "fewshot_linear_1"]
 
 
+def _case_bootstrap_float(tmp: Path) -> list[str]:
+    return ["align", str(_feature_npz(tmp, "a.npz")), str(_feature_npz(tmp, "b.npz", 1)), "--bootstrap", "1.5"]
+
+
+def _case_cka_debiased_too_few(tmp: Path) -> list[str]:
+    ids = ["s0", "s1", "s2"]
+    for name, seed in (("a3.npz", 0), ("b3.npz", 1)):
+        Representation.from_features(ids, _features(3, 4, seed)).to_npz(tmp / name)
+    return ["align", str(tmp / "a3.npz"), str(tmp / "b3.npz"), "--metric", "cka-debiased"]
+
+
+def _case_cka_constant_features(tmp: Path) -> list[str]:
+    Representation.from_features(IDS, np.ones((8, 4)) + np.arange(4)).to_npz(tmp / "flat.npz")
+    return ["align", str(tmp / "flat.npz"), str(_feature_npz(tmp)), "--metric", "cka", "--similarity", "dot"]
+
+
+def _case_unknown_dataset_part(tmp: Path) -> list[str]:
+    return ["align", "peterson2018:animalz", str(_feature_npz(tmp)), "--data-root", str(tmp)]
+
+
+def _case_unknown_dataset(tmp: Path) -> list[str]:
+    return ["data", "info", "peterson2019"]
+
+
+def _case_analyze_missing_table(tmp: Path) -> list[str]:
+    return ["analyze", str(tmp / "absent.csv"), "--alignment", "pearson", "--outcome", "fewshot_linear_1"]
+
+
+def _case_report_missing_run(tmp: Path) -> list[str]:
+    return ["report", str(tmp / "absent_run")]
+
+
+def _case_fewshot_heads_unknown(tmp: Path) -> list[str]:
+    return ["fewshot", str(_labelled_npz(tmp)), "--heads", "linaer", "--shots", "1"]
+
+
+def _case_fewshot_labels_missing(tmp: Path) -> list[str]:
+    return ["fewshot", str(_feature_npz(tmp)), "--heads", "linear", "--shots", "1"]
+
+
 IO, DATA, MODELS, FEWSHOT, STUDY, REPORT = "io", "data", "models", "fewshot", "study", "report"
 
 CASES: list[Case] = [
@@ -379,6 +419,16 @@ CASES: list[Case] = [
     Case("bootstrap-negative", _case_negative_bootstrap, ("bootstrap", "-5")),
     Case("align-confidence-2", _case_align_confidence_2, ("confidence", "2")),
     Case("similarity-constant", _case_constant_similarity, ("flat.csv", "equal")),
+    Case("bootstrap-float", _case_bootstrap_float, ("--bootstrap", "1.5")),
+    Case("cka-debiased-3-stimuli", _case_cka_debiased_too_few, ("cka-debiased", "3")),
+    Case("cka-constant-features", _case_cka_constant_features, ("flat.npz", "cka")),
+    # Dataset references.
+    Case("reference-unknown-part", _case_unknown_dataset_part, ("animalz",)),
+    Case("dataset-unknown", _case_unknown_dataset, ("peterson2019",)),
+    Case("analyze-table-missing", _case_analyze_missing_table, ("absent.csv",)),
+    Case("report-run-missing", _case_report_missing_run, ("absent_run",)),
+    Case("fewshot-heads-unknown", _case_fewshot_heads_unknown, ("linaer", "linear")),
+    Case("fewshot-labels-missing", _case_fewshot_labels_missing, ("feats.npz", "label")),
     Case("align-example-dir-is-a-file", _case_example_dir_is_a_file, ("blocker",)),
     # Few-shot.
     Case("fewshot-confidence-2", _case_fewshot_confidence_2, ("--confidence", "2"), owner=FEWSHOT),
