@@ -47,13 +47,9 @@ MIN_STIMULI_DEBIASED = 4
 
 
 def _gram(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise InputError(f"CKA needs 2-D features (n_stimuli, n_features); got shape {x.shape}.")
     # A power of two (exact) keeps the Gram matrix in range at any feature scale; CKA is
     # invariant to the factor.
-    x = x / power_of_two_scale(x)
-    x = x - x.mean(axis=0, keepdims=True)
+    x = _centred(x)
     return x @ x.T
 
 
@@ -93,6 +89,8 @@ def linear_cka(
     >>> round(linear_cka(x, 5 * x @ q + 2), 12)  # rotation, scale, shift: still identical
     1.0
     """
+    if groups is None and _feature_form_is_cheaper(x, y):
+        return _cka_feature_form(x, y, names)
     k, l_ = _gram(x), _gram(y)
     _check_rows(k, l_, names)
     if groups is not None:
@@ -101,6 +99,30 @@ def linear_cka(
         k, l_ = np.where(copies, 0.0, k), np.where(copies, 0.0, l_)
     # HKH is already applied (centred features); the (n - 1)^-2 factors cancel in the ratio.
     return _ratio(float(np.sum(k * l_)), float(np.sum(k * k)), float(np.sum(l_ * l_)), names, "cka")
+
+
+def _centred(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise InputError(f"CKA needs 2-D features (n_stimuli, n_features); got shape {x.shape}.")
+    x = x / power_of_two_scale(x)
+    return x - x.mean(axis=0, keepdims=True)
+
+
+def _feature_form_is_cheaper(x: np.ndarray, y: np.ndarray) -> bool:
+    """``||YᵀX||²_F`` costs n (pq + p² + q²), the Gram form n² (p + q): pick the smaller."""
+    (n, p), q = np.shape(x), np.shape(y)[1]
+    return n * (p + q) > p * q + p * p + q * q
+
+
+def _cka_feature_form(x: np.ndarray, y: np.ndarray, names: tuple[str, str]) -> float:
+    xc, yc = _centred(x), _centred(y)
+    if xc.shape[0] != yc.shape[0]:
+        raise InputError(
+            f"CKA: {names[0]} has {xc.shape[0]} stimuli but {names[1]} has {yc.shape[0]}; rows must be the same stimuli."
+        )
+    cross = float(np.sum((yc.T @ xc) ** 2))
+    return _ratio(cross, float(np.sum((xc.T @ xc) ** 2)), float(np.sum((yc.T @ yc) ** 2)), names, "cka")
 
 
 def _u_centre(k: np.ndarray, copies: np.ndarray | None) -> np.ndarray:
