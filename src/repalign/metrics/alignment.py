@@ -72,7 +72,7 @@ class Alignment:
         >>> x = np.random.default_rng(0).normal(size=(8, 3))
         >>> a = Representation.from_features(list("abcdefgh"), x)
         >>> frame = compare(a, a, metrics="pearson,cka").to_frame()
-        >>> frame[["metric", "value", "n_stimuli"]].to_dict("records")
+        >>> frame[["metric", "value", "n_stimuli"]].round(12).to_dict("records")
         [{'metric': 'pearson', 'value': 1.0, 'n_stimuli': 8}, {'metric': 'cka', 'value': 1.0, 'n_stimuli': 8}]
         """
         rows = []
