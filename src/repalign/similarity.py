@@ -24,7 +24,7 @@ SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "correlation", "euclidean", "
 def _row_scales(features: np.ndarray) -> np.ndarray:
     """Per row, the power of two just above its largest magnitude (1 for an all-zero row)."""
     peak = np.max(np.abs(features), axis=1) if features.shape[1] else np.zeros(features.shape[0])
-    scale = np.ldexp(1.0, np.frexp(peak)[1])
+    scale = np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023))
     scale[peak == 0] = 1.0
     return scale
 
@@ -46,7 +46,7 @@ def _unit_rows(features: np.ndarray, ids: Sequence[str] | None, what: str) -> np
 
 def _global_scale(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return float(np.ldexp(1.0, np.frexp(peak)[1])) if peak > 0 else 1.0
+    return float(np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023))) if peak > 0 else 1.0
 
 
 def similarity_up_to_scale(

@@ -551,7 +551,7 @@ def _align_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(outcome.stdout)
 
 
-@pytest.mark.parametrize("scale", [1e300, 1e308 / 2, 1e-300, 1e-310])
+@pytest.mark.parametrize("scale", [1e300, 1e308, 1e-300, 1e-310])
 def test_scaled_similarity_matrix_gives_the_unscaled_scores(tmp_path, capsys, scale):
     sim = _similarity(seed=3)
     feats = _feature_npz(tmp_path)

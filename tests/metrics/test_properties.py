@@ -133,3 +133,14 @@ def test_correlation_statistics_are_scale_invariant(seed, scale_x, scale_y, with
         assert np.isfinite(scaled[key])
         assert scaled[key] == pytest.approx(plain[key], abs=TOL, rel=1e-9), key
     assert -1.0 <= scaled["ci_low"] <= scaled["r"] <= scaled["ci_high"] <= 1.0
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS)
+@pytest.mark.parametrize("top", [np.finfo(float).max, 1e308, 1e-300])
+def test_values_at_the_limits_of_float64(metric, top):
+    """The largest magnitude of either input at the float64 maximum (or tiny): the unscaled score."""
+    a, b = _pair(metric, 7, 8)
+    plain = _score(metric, a, b)
+    scaled = _score(metric, a / np.abs(a).max() * top, b)
+    assert plain is not None and scaled is not None
+    assert scaled == pytest.approx(plain, abs=TOL)

@@ -28,7 +28,7 @@ def upper_triangle(matrix: np.ndarray) -> np.ndarray:
 
 
 def power_of_two_scale(values: np.ndarray) -> float:
-    """The power of two nearest above ``max |values|`` (1.0 for all-zero input).
+    """The power of two nearest above ``max |values|`` (1.0 for all-zero input), at most 2**1023.
 
     Dividing by it is exact for normal floats (only the exponent changes), so values of any
     magnitude, 1e-300 or 1e300, are brought to ``[0.5, 1]`` before products that would
@@ -42,7 +42,7 @@ def power_of_two_scale(values: np.ndarray) -> float:
     peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
     if peak == 0.0 or not np.isfinite(peak):
         return 1.0
-    return float(np.ldexp(1.0, np.frexp(peak)[1]))
+    return float(np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023)))
 
 
 def _check_not_constant(x: np.ndarray, y: np.ndarray, names: tuple[str, str]) -> None:

@@ -69,7 +69,7 @@ class OLSFit:
 def _powers_of_two(columns: np.ndarray) -> np.ndarray:
     """Per column, the power of two just above its largest magnitude (1 for an all-zero column)."""
     peak = np.max(np.abs(columns), axis=0)
-    scale = np.ldexp(1.0, np.frexp(peak)[1])
+    scale = np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023))
     return np.where(peak > 0, scale, 1.0)
 
 

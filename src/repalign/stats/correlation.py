@@ -97,7 +97,7 @@ def fisher_interval(
 
 def _power_of_two(values: np.ndarray) -> float:
     peak = float(np.max(np.abs(values))) if values.size else 0.0
-    return float(np.ldexp(1.0, np.frexp(peak)[1])) if peak > 0 and math.isfinite(peak) else 1.0
+    return float(np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023))) if peak > 0 and math.isfinite(peak) else 1.0
 
 
 def _residualize(values: np.ndarray, design: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ def _power_of_two(values: np.ndarray) -> float:
     peak = float(np.max(np.abs(values))) if values.size else 0.0
     if peak == 0.0 or 1e-100 < peak < 1e100:
         return 1.0
-    return float(np.ldexp(1.0, np.frexp(peak)[1]))
+    return float(np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023)))
 
 
 def _to_unit_scale(xv: np.ndarray, yv: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
