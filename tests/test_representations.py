@@ -134,3 +134,34 @@ def test_zero_vector_cosine_names_the_stimulus():
 def test_unknown_similarity_suggests_close_match():
     with pytest.raises(InputError, match="Did you mean 'cosine'"):
         Representation.from_features(IDS, np.eye(4)).similarity("cosin")
+
+
+@pytest.mark.parametrize("kind", ["features", "similarity", "dissimilarity"])
+def test_complex_values_are_refused_not_truncated(kind):
+    values = np.eye(3) + 1j * np.ones((3, 3))
+    with pytest.raises(InputError, match="complex"):
+        Representation(list("abc"), values, kind=kind)
+    with pytest.raises(InputError, match="complex"):
+        Representation(list("abc"), values.tolist(), kind=kind)
+
+
+def test_complex_features_are_refused_by_similarity_matrix():
+    from repalign.similarity import similarity_matrix
+
+    with pytest.raises(InputError, match="complex"):
+        similarity_matrix(np.ones((3, 2)) * 1j)
+
+
+def test_bytes_ids_are_decoded():
+    rep = Representation.from_features(np.array([b"s0", b"s1", b"s2"]), np.eye(3))
+    assert rep.ids == ("s0", "s1", "s2")
+    with pytest.raises(InputError, match="not UTF-8"):
+        Representation.from_features([b"\xff", b"a", b"b"], np.eye(3))
+
+
+def test_to_npz_is_atomic_and_round_trips(tmp_path):
+    rep = Representation.from_features(list("abc"), np.eye(3))
+    rep.to_npz(tmp_path / "x.npz")
+    with np.load(tmp_path / "x.npz") as data:
+        assert data["ids"].tolist() == ["a", "b", "c"] and data["features"].shape == (3, 3)
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]  # no temporary file left behind

@@ -30,10 +30,20 @@ SYMMETRY_RTOL = 1e-8
 MIN_STIMULI = 3
 
 
+def _id_text(x: Any, source: str) -> str:
+    if isinstance(x, (bytes, bytearray)):
+        try:
+            return bytes(x).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{source}: stimulus id {bytes(x)!r} is bytes that are not UTF-8 text ({exc}).") from exc
+    return str(x)
+
+
 def _as_ids(ids: Iterable[Any], source: str) -> tuple[str, ...]:
     if isinstance(ids, str):
         raise InputError(f"{source}: ids must be a sequence of stimulus ids, not a single string.")
-    out = tuple(str(x) for x in ids)
+    # Bytes ids (numpy 'S' arrays, common from h5py and MATLAB) are decoded, never rendered as "b'x'".
+    out = tuple(_id_text(x, source) for x in ids)
     seen: dict[str, int] = {}
     dups: list[str] = []
     for x in out:
@@ -46,6 +56,13 @@ def _as_ids(ids: Iterable[Any], source: str) -> tuple[str, ...]:
 
 
 def _as_values(values: Any, ids: tuple[str, ...], kind: str, source: str) -> np.ndarray:
+    if np.iscomplexobj(values):
+        # Casting would drop the imaginary parts silently (numpy only warns).
+        raise InputError(
+            f"{source}: {kind} values are complex numbers; repalign compares real-valued "
+            "representations. Pass the real part, the magnitude or both (np.real / np.abs / "
+            "np.hstack([x.real, x.imag])) explicitly."
+        )
     try:
         arr = np.array(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -174,6 +191,58 @@ class Representation:
         """A representation given by a symmetric dissimilarity matrix (larger = less alike)."""
         return cls(ids, dissimilarity, kind="dissimilarity", **kwargs)
 
+    @classmethod
+    def from_rsatoolbox(
+        cls, rdms: Any, *, rdm: int | None = None, pattern_descriptor: str | None = None, name: str | None = None
+    ) -> Representation:
+        """A dissimilarity representation from an rsatoolbox ``RDMs`` object (needs ``repalign[rsa]``).
+
+        Parameters
+        ----------
+        rdms : rsatoolbox.rdm.RDMs
+            Dissimilarities; they stay dissimilarities.
+        rdm : int, optional
+            Which RDM, when ``rdms`` holds several (required then).
+        pattern_descriptor : str, optional
+            The pattern descriptor holding the stimulus ids. Default: ``'ids'`` (what
+            :meth:`to_rsatoolbox` writes), else the only descriptor besides ``'index'``;
+            several candidates are an error asking for this argument.
+        name : str, optional
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rsatoolbox.rdm import RDMs
+        >>> rdms = RDMs(np.array([[1.0, 2.0, 3.0]]), pattern_descriptors={"stimulus": ["a", "b", "c"]})
+        >>> rep = Representation.from_rsatoolbox(rdms)
+        >>> rep.kind, rep.ids, rep.values[0].tolist()
+        ('dissimilarity', ('a', 'b', 'c'), [0.0, 1.0, 2.0])
+        """
+        from ._rsatoolbox import from_rsatoolbox
+
+        ids, matrix, meta = from_rsatoolbox(rdms, rdm=rdm, pattern_descriptor=pattern_descriptor, name=name)
+        return cls.from_dissimilarity(ids, matrix, name=name, meta=meta)
+
+    def to_rsatoolbox(self, *, similarity: str = "cosine") -> Any:
+        """This representation as an rsatoolbox ``RDMs`` (one RDM; ids in the ``'ids'`` descriptor).
+
+        Dissimilarities are written unchanged; similarities and features as a
+        dissimilarity that is a decreasing affine map of the similarity (see
+        :func:`repalign._rsatoolbox.to_rsatoolbox`). Needs ``repalign[rsa]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> d = Representation.from_dissimilarity(list("abc"), [[0, 1, 2], [1, 0, 3], [2, 3, 0]])
+        >>> rdms = d.to_rsatoolbox()
+        >>> rdms.get_vectors().tolist(), rdms.pattern_descriptors["ids"]
+        ([[1.0, 2.0, 3.0]], ['a', 'b', 'c'])
+        """
+        from ._rsatoolbox import to_rsatoolbox
+
+        check_option("similarity", similarity, SIMILARITY_FUNCTIONS)
+        return to_rsatoolbox(self, similarity=similarity)
+
     # -- accessors -----------------------------------------------------------------
     @property
     def ids(self) -> tuple[str, ...]:
@@ -246,8 +315,11 @@ class Representation:
         return Representation(wanted, values, kind=self._kind, name=self.name, meta=self.meta)
 
     def to_npz(self, path: Any) -> None:
-        """Write ``ids`` and the values under a key naming the kind (``features``, ...)."""
-        np.savez(path, ids=np.array(self._ids, dtype=str), **{self._kind: self._values})
+        """Write ``ids`` and the values under a key naming the kind (``features``, ...), atomically."""
+        from ._files import atomic_write
+
+        with atomic_write(path, "wb", what=f"{self.name or 'representation'} .npz") as fh:
+            np.savez(fh, ids=np.array(self._ids, dtype=str), **{self._kind: self._values})
 
 
 def match_stimuli(

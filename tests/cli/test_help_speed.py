@@ -72,13 +72,14 @@ def test_no_parser_imports_anything_heavy() -> None:
 def test_choices_match_their_source_of_truth() -> None:
     from repalign.cli import _choices
     from repalign.data.triplets import TRIPLET_METRICS
-    from repalign.metrics import DEFAULT_METRICS, METRICS, TIE_POLICIES
+    from repalign.metrics import ALL_METRICS, DEFAULT_METRICS, METRICS, TIE_POLICIES
     from repalign.robustness.evaluate import EVAL_DATASETS
     from repalign.similarity import SIMILARITY_FUNCTIONS
     from repalign.transfer.heads import OPTIMIZERS, STANDARDIZATIONS
 
     truth = {
         "METRICS": tuple(METRICS),
+        "ALL_METRICS": tuple(ALL_METRICS),
         "DEFAULT_METRICS": tuple(DEFAULT_METRICS),
         "TIE_POLICIES": tuple(TIE_POLICIES),
         "TRIPLET_METRICS": dict(TRIPLET_METRICS),

@@ -179,7 +179,7 @@ def test_constant_representation_is_refused(rng):
 
 def test_unknown_metric_lists_options(rng):
     a = rep_sim(tied_sym(rng, 5))
-    with pytest.raises(InputError, match="Valid options: pearson, spearman, kendall, triplet. Did you mean 'spearman'"):
+    with pytest.raises(InputError, match="Valid options: pearson, spearman, kendall, triplet, cka, cka-debiased. Did you mean 'spearman'"):
         compare(a, a, metrics="spearmann")
     with pytest.raises(InputError, match="must be a Representation"):
         compare(np.eye(3), a)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "METRICS",
+    "ALL_METRICS",
     "DEFAULT_METRICS",
     "TIE_POLICIES",
     "TRIPLET_METRICS",
@@ -22,6 +23,8 @@ __all__ = [
 
 #: repalign.metrics.METRICS
 METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
+#: repalign.metrics.ALL_METRICS (the matrix metrics, then those that need features)
+ALL_METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet", "cka", "cka-debiased")
 #: repalign.metrics.DEFAULT_METRICS
 DEFAULT_METRICS: tuple[str, ...] = ("pearson", "spearman", "triplet")
 #: repalign.metrics.TIE_POLICIES

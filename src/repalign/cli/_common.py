@@ -27,8 +27,16 @@ def json_default(obj: Any) -> Any:
 
 def _check_finite(obj: Any, path: str = "$") -> None:
     """Refuse to print NaN/inf: JSON has no such values and a silent NaN is a lost result."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(obj, (np.ndarray, np.generic)):
+        obj = obj.tolist()
     if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError(f"non-finite value {obj} at {path} in JSON output")
+        from .._errors import RepalignError
+
+        raise RepalignError(
+            f"refusing to write JSON: {path} is {obj}, which JSON cannot hold and which means the result "
+            "is undefined; nothing was printed (run without --json to see the other values)."
+        )
     if isinstance(obj, dict):
         for k, v in obj.items():
             _check_finite(v, f"{path}.{k}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 # The option lists of the parser, spelled out in _choices so that building it imports nothing heavy.
-from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
+from ._choices import ALL_METRICS, DEFAULT_METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 from ._common import add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("b", nargs="?", metavar="B", help="second representation (e.g. model features)")
     p.add_argument(
         "--metric", default=",".join(DEFAULT_METRICS),
-        help=f"comma-separated, of: {', '.join(METRICS)}; or one of {', '.join(TRIPLET_METRICS.values())} "
+        help=f"comma-separated, of: {', '.join(ALL_METRICS)} (cka and cka-debiased need features); or one of {', '.join(TRIPLET_METRICS.values())} "
         "to score B on the human triplets in A",
     )
     p.add_argument("--similarity", default="cosine", choices=SIMILARITY_FUNCTIONS, help="similarity for feature representations")

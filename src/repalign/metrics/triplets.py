@@ -164,10 +164,15 @@ def triplet_agreement_from_similarity(
     return triplet_counts(sim_a, sim_b, backend=backend).agreement(ties)
 
 
+def _order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``sign(x - y)`` by comparison, which cannot overflow (``1e308 - -1e308`` would)."""
+    return (x > y).astype(np.int8) - (x < y).astype(np.int8)
+
+
 def _triplet_scores(sa: np.ndarray, sb: np.ndarray, i: np.ndarray, j: np.ndarray, k: np.ndarray, ties: str) -> np.ndarray:
     """Per-triplet agreement score in {0, 0.5, 1}, or NaN where ties='exclude' drops it."""
-    da = np.sign(sa[i, j] - sa[i, k])
-    db = np.sign(sb[i, j] - sb[i, k])
+    da = _order(sa[i, j], sa[i, k])
+    db = _order(sb[i, j], sb[i, k])
     if ties == "half":
         return np.where(da == db, 1.0, np.where((da == 0) | (db == 0), 0.5, 0.0))
     return np.where((da == 0) | (db == 0), np.nan, (da == db).astype(np.float64))
@@ -273,8 +278,8 @@ def triplet_agreement_bruteforce(
     count = 0
     for start in range(0, n, block):
         rows = np.arange(start, min(start + block, n))
-        da = np.sign(sa[rows][:, ju] - sa[rows][:, ku]).astype(np.int8)
-        db = np.sign(sb[rows][:, ju] - sb[rows][:, ku]).astype(np.int8)
+        da = _order(sa[rows][:, ju], sa[rows][:, ku])
+        db = _order(sb[rows][:, ju], sb[rows][:, ku])
         valid = (ju[None, :] != rows[:, None]) & (ku[None, :] != rows[:, None])
         if ties == "half":
             both = (da == db) & valid

@@ -95,6 +95,11 @@ def fisher_interval(
     return math.tanh(z - crit * se), math.tanh(z + crit * se)
 
 
+def _power_of_two(values: np.ndarray) -> float:
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    return float(np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023))) if peak > 0 and math.isfinite(peak) else 1.0
+
+
 def _residualize(values: np.ndarray, design: np.ndarray) -> np.ndarray:
     coef, *_ = np.linalg.lstsq(design, values, rcond=None)
     return values - design @ coef
@@ -132,6 +137,11 @@ def correlation_from_arrays(
         x, y = sps.rankdata(x), sps.rankdata(y)
         if k:
             z = np.column_stack([sps.rankdata(z[:, j]) for j in range(k)])
+    # Divide each variable by a power of two (exact) so that its mean and the regressions
+    # cannot overflow (values near 1e308) or underflow (1e-300); r is scale-invariant.
+    x, y = x / _power_of_two(x), y / _power_of_two(y)
+    if k:
+        z = z / np.array([_power_of_two(z[:, j]) for j in range(k)])
     design = np.column_stack([np.ones(n), z])
     rx, ry = _residualize(x - x.mean(), design), _residualize(y - y.mean(), design)
     for label, vec, raw in ((names[0], rx, x), (names[1], ry, y)):

@@ -133,6 +133,44 @@ def _prepare(
     return xv, yv, z, covs, n_missing
 
 
+def _power_of_two(values: np.ndarray) -> float:
+    """1 for values of ordinary size (results then exactly as unscaled), else the power of two above them."""
+    peak = float(np.max(np.abs(values))) if values.size else 0.0
+    if peak == 0.0 or 1e-100 < peak < 1e100:
+        return 1.0
+    return float(np.ldexp(1.0, np.minimum(np.frexp(peak)[1], 1023)))
+
+
+def _to_unit_scale(xv: np.ndarray, yv: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """``x``, ``y`` and each covariate divided by a power of two (exact), and the two scales.
+
+    The tests run in these units, where no square, sum of squares or standard error can
+    overflow or underflow; t, z, p and R^2 are scale-free, and the coefficients are mapped
+    back (:func:`_from_unit_scale`).
+    """
+    sx, sy = _power_of_two(xv), _power_of_two(yv)
+    zs = np.array([_power_of_two(z[:, j]) for j in range(z.shape[1])]) if z.shape[1] else np.ones(0)
+    return xv / sx, yv / sy, z / zs if z.shape[1] else z, sx, sy
+
+
+def _from_unit_scale(row: dict[str, Any], factors: dict[str, float], what: str) -> dict[str, Any]:
+    bad = []
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for key, factor in factors.items():
+            if row.get(key) is None:
+                continue
+            value = float(row[key]) * factor
+            if not np.isfinite(value) or (value == 0.0 and float(row[key]) != 0.0):  # overflow or underflow
+                bad.append(key)
+            row[key] = value
+    if bad:
+        raise InputError(
+            f"{what}: {', '.join(bad)} at this scale of the variables do not fit in float64; rescale x or y "
+            "(e.g. percent to fraction) and run it again."
+        )
+    return row
+
+
 def _quadratic_fit(xv: np.ndarray, yv: np.ndarray, z: np.ndarray) -> tuple[OLSFit, float]:
     center = float(xv.mean())
     xc = xv - center
@@ -167,6 +205,7 @@ def quadratic_regression(
     """
     confidence = _check_confidence(confidence)
     xv, yv, z, covs, n_missing = _prepare(data, x, y, covariates)
+    xv, yv, z, sx, sy = _to_unit_scale(xv, yv, z)
     if len(xv) < z.shape[1] + 4:
         raise InputError(
             f"quadratic regression of {y!r} on {x!r} needs at least {z.shape[1] + 4} complete rows; got {len(xv)}."
@@ -180,7 +219,10 @@ def quadratic_regression(
     t = b2 / se2
     p = float(2.0 * sps.t.sf(abs(t), fit.dof))
     linear = ols(np.column_stack([np.ones_like(xv), xv - center, z]), yv, what="linear regression")
-    vertex = center - b1 / (2.0 * b2) if b2 != 0 else float("nan")
+    with np.errstate(over="ignore", divide="ignore"):
+        vertex = center - b1 / (2.0 * b2) if b2 != 0 else float("nan")
+    if not np.isfinite(vertex * sx):  # b2 == 0, or so flat that the turning point is beyond float64
+        vertex = float("nan")
     row = {
         "x": x,
         "y": y,
@@ -197,10 +239,14 @@ def quadratic_regression(
         "p_val": p,
         "r2": fit.r2(yv),
         "r2_linear": linear.r2(yv),
-        "vertex": float(vertex) if b2 != 0 else None,
-        "vertex_inside": bool(b2 != 0 and xv.min() <= vertex <= xv.max()),
+        "vertex": float(vertex) if np.isfinite(vertex) else None,
+        "vertex_inside": bool(np.isfinite(vertex) and xv.min() <= vertex <= xv.max()),
         "shape": "U" if b2 > 0 else ("inverted-U" if b2 < 0 else "linear"),
     }
+    curvature = sy / sx / sx
+    row = _from_unit_scale(row, {"b1": sy / sx, "b2": curvature, "se_b2": curvature, "ci_low": curvature,
+                                 "ci_high": curvature, "b2_std": sy, "vertex": sx},
+                           f"quadratic regression of {y!r} on {x!r}")
     return pd.DataFrame([row], columns=list(QUADRATIC_COLUMNS))
 
 
@@ -303,6 +349,7 @@ def two_lines(
     if not 0.0 < float(alpha) < 1.0:
         raise InputError(f"alpha must be between 0 and 1, got {alpha!r}.")
     xv, yv, z, covs, n_missing = _prepare(data, x, y, covariates)
+    xv, yv, z, sx, sy = _to_unit_scale(xv, yv, z)
     n = len(xv)
     if n < z.shape[1] + 8:
         raise InputError(
@@ -350,4 +397,8 @@ def two_lines(
         "u_shape": u,
         **final,
     }
+    slope = sy / sx
+    row = _from_unit_scale(row, {"breakpoint": sx, "breakpoint_initial": sx, "flat_low": sx, "flat_high": sx,
+                                 "b1": slope, "se1": slope, "b2": slope, "se2": slope},
+                           f"the two-lines test of {y!r} on {x!r}")
     return pd.DataFrame([row], columns=list(TWO_LINES_COLUMNS))
