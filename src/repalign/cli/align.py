@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         log.info("example: wrote %s and %s", args.a, args.b)
     if not args.a or not args.b:
         raise InputError("align needs two inputs A and B (or --example).")
+    from ._choices import TRIPLET_METRICS
+
     metric_names = [m.strip() for m in str(args.metric).split(",") if m.strip()]
     if any(m in TRIPLET_METRICS.values() for m in metric_names):
         return _run_triplets(args, metric_names)

@@ -197,7 +197,9 @@ def run_info(args: argparse.Namespace) -> int:
         return 0
     print(_wrap("local:", f"{root} ({how})"))
     print()
-    if hasattr(scan, "parts"):
+    if hasattr(scan, "lines"):
+        print("\n".join(scan.lines()))
+    elif hasattr(scan, "parts"):
         _print_matrix_scan(scan)
     else:
         _print_things_scan(scan)

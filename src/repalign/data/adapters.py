@@ -181,7 +181,7 @@ class DatasetAdapter:
         try:
             check_option(f"{self.name} {self.part_label}", part, known)
         except InputError as exc:
-            return exc
+            return InputError(f"{self.name}:{part}: {exc}")
         return DataNotFoundError(f"{self.name}:{part}: not found in {index.root}.")
 
     def scan(self, opened: OpenDataset) -> Any:
@@ -224,6 +224,10 @@ class DatasetAdapter:
                 shutil.copyfile(path, target / remote.filename)
 
     # -- what references ask for (defaults: a matrix dataset whose parts are MatrixPart) --
+
+    def refuse_reference(self, part: str) -> Exception | None:
+        """Why ``name:part`` cannot stand for human data at all (checked before the copy is looked for)."""
+        return None
 
     def matrix_part(self, opened: OpenDataset, part: str) -> Any:
         """The :class:`~repalign.data.folders.MatrixPart` of ``part`` (matrix datasets)."""

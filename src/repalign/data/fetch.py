@@ -160,14 +160,14 @@ def _download(url: str, part: Path, timeout: float) -> None:
         total_bytes = int(total) + have if total is not None else None
         mode = "ab" if have else "wb"
         done = have
-        next_report = 0.0
-        with open(part, mode) as out:
+        from .._progress import progress
+
+        with open(part, mode) as out, progress(total=total_bytes, desc=f"downloading {part.name[:-5]}", unit="B") as bar:
+            bar.update(have)
             for block in iter(lambda: response.read(_CHUNK), b""):
                 out.write(block)
                 done += len(block)
-                if total_bytes and done / total_bytes >= next_report:
-                    log.info("%s: %.0f%% of %.1f MB", part.name[:-5], 100 * done / total_bytes, total_bytes / 1e6)
-                    next_report += 0.1
+                bar.update(len(block))
     if total_bytes is not None and done < total_bytes:
         # http.client returns b"" when the server closes early; keep the part for resuming.
         raise ConnectionError(f"the connection closed after {done} of {total_bytes} bytes")
@@ -350,16 +350,23 @@ def extract_cached(archive: str | os.PathLike[str], parent: str | os.PathLike[st
 
 
 def merge_into(extracted: str | os.PathLike[str], target: str | os.PathLike[str], *, source: str) -> Path:
-    """Copy the extracted files of ``source`` into ``target`` (existing files from an earlier
-    extraction of the same archive name are replaced; other existing files are never touched).
+    """Copy the files extracted from archive ``source`` into ``target``.
 
-    A marker ``.extracted-<source>`` in ``target`` lists the files it put there, so a changed
-    archive replaces exactly its own files.
+    A marker ``.extracted-<source>`` in ``target`` records which extraction (the folder name
+    of :func:`extract_cached`, which holds the archive's SHA-256 prefix) was installed and
+    the files it put there: the same content is not copied again; a changed archive of the
+    same name replaces exactly its own files; files that did not come from it are never
+    overwritten (an error lists them).
     """
     src = Path(extracted)
     dest = Path(target)
     marker = dest / f".extracted-{safe_filename(source)}"
-    previous = set(marker.read_text(encoding="utf-8").splitlines()) if marker.is_file() else set()
+    lines = marker.read_text(encoding="utf-8").splitlines() if marker.is_file() else []
+    content = f"content: {src.name}"
+    if lines and lines[0] == content:
+        log.debug("%s: already installed in %s", source, dest)
+        return dest
+    previous = set(lines[1:])
     files = [p for p in sorted(src.rglob("*")) if p.is_file()]
     names = [p.relative_to(src).as_posix() for p in files]
     clashes = [n for n in names if (dest / n).exists() and n not in previous]
@@ -376,5 +383,5 @@ def merge_into(extracted: str | os.PathLike[str], target: str | os.PathLike[str]
     dest.mkdir(parents=True, exist_ok=True)
     from .._files import atomic_write_text
 
-    atomic_write_text(marker, "\n".join(names) + "\n")
+    atomic_write_text(marker, "\n".join([content, *names]) + "\n")
     return dest

@@ -179,19 +179,17 @@ def scan_peterson(root: str | os.PathLike[str], *, symmetrize: bool = False) -> 
     r = Path(root)
     if not r.is_dir():
         raise DataNotFoundError(f"{r}: not a folder.")
+    from .adapters import open_dataset
+    from .datasets.peterson2018 import ADAPTER
+
+    if not symmetrize:
+        return open_dataset(ADAPTER, r).scan()  # the memoised open every reference uses
+    index = ADAPTER.index(r)
     parts: dict[str, MatrixPart] = {}
-    problems: dict[str, str] = {}
-    for domain in DOMAINS:
+    problems = dict(index.problems)
+    for domain in index.parts:
         try:
-            if (r / "similarity").is_dir() and any((r / "similarity").glob(f"{domain}.*")):
-                parts[domain] = read_folder_part(r, DATASET, domain, kind="similarity", symmetrize=symmetrize)
-            elif (r / domain).is_dir():
-                parts[domain] = read_original_domain(r, domain, symmetrize=symmetrize)
-            else:
-                raise DataNotFoundError(
-                    f"not found: expected similarity/{domain}.csv (folders layout) or a folder {domain}/ "
-                    f"with {ORIGINAL_RELEASE[domain].filename} and the images (original layout)"
-                )
+            parts[domain] = ADAPTER.load_part(index, domain, symmetrize=True)
         except (InputError, DataNotFoundError) as exc:
             problems[domain] = str(exc)
     return DatasetScan(DATASET, r, parts, problems, DOMAINS)

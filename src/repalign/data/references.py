@@ -87,7 +87,11 @@ def is_reference(text: str | os.PathLike[str]) -> bool:
 def _opened(ref: DatasetReference, data_root: str | os.PathLike[str] | None) -> tuple[Any, Any]:
     from .registry import get_adapter, open_dataset_at
 
-    return get_adapter(ref.name), open_dataset_at(ref.name, data_root)
+    adapter = get_adapter(ref.name)
+    refusal = adapter.refuse_reference(ref.part)
+    if refusal is not None:
+        raise refusal
+    return adapter, open_dataset_at(ref.name, data_root)
 
 
 def _as_reference(ref: str | DatasetReference) -> DatasetReference:

@@ -100,15 +100,22 @@ def _write_registry(entries: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
+def _builtin_names() -> list[str]:
+    return [*DATASETS, *(n for n in builtin_adapters() if n not in DATASETS)]
+
+
 def dataset_names() -> list[str]:
     """Built-in names, then the user's own registered datasets."""
-    return [*DATASETS, *(n for n in registered_datasets() if n not in DATASETS)]
+    builtin = _builtin_names()
+    return [*builtin, *(n for n in registered_datasets() if n not in builtin)]
 
 
 def get_dataset(name: str) -> Dataset:
     """The built-in entry ``name``, or an entry describing a user-registered folders dataset."""
     if name in DATASETS:
         return DATASETS[name]
+    if name in builtin_adapters():  # a dataset module added after this module was imported
+        return builtin_adapters()[name].dataset
     registered = registered_datasets()
     if name in registered:
         entry = registered[name]
@@ -125,14 +132,15 @@ def get_dataset(name: str) -> Dataset:
 
 
 def _missing_message(name: str) -> str:
-    default = data_dir() / name
+    card = get_dataset(name) if name in _builtin_names() else None
+    default = get_adapter(name).default_folder() if card is not None else data_dir() / name
     message = (
         f"dataset {name!r} is not available locally. Put its files at {default} "
-        f"(layout: {DATASETS[name].layout if name in DATASETS else 'see docs/data.md'}), or register a copy you "
+        f"(layout: {card.layout if card is not None else 'see docs/data.md'}), or register a copy you "
         f"have with: repalign data add {name} PATH, or pass its folder (or the folder holding it) with --data-root."
     )
-    if name in DATASETS and not DATASETS[name].remote:
-        message += f" {DATASETS[name].obtain}"
+    if card is not None:
+        message += f" {card.obtain}"
     shared = find_shared_data()
     if shared is not None and (shared / name).is_dir():
         message += f" (A development copy exists at {shared / name}; pass --data-root {shared}.)"
@@ -223,8 +231,10 @@ def scan_dataset(name: str, root: str | os.PathLike[str] | None = None) -> Any:
 
 
 def _hash_files(root: Path) -> dict[str, str]:
+    from .._progress import progress
+
     hashes: dict[str, str] = {}
-    for path in sorted(root.rglob("*")):
+    for path in progress(sorted(root.rglob("*")), desc=f"hashing {root.name}", unit="file"):
         if path.is_symlink():
             raise InputError(f"{path}: symbolic links are not registered; copy the real files into {root}.")
         if path.is_file():
@@ -248,7 +258,7 @@ def register_dataset(name: str, path: str | os.PathLike[str]) -> dict[str, Any]:
     r = Path(path).expanduser().resolve()
     if not r.is_dir():
         raise DataNotFoundError(f"{r}: not a folder.")
-    if name in DATASETS:
+    if name in _builtin_names():
         adapter = get_adapter(name)
         r = _given_root(name, r)
     else:

@@ -48,6 +48,7 @@ import pandas as pd
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, parse_list, preview
 from ..metrics import METRICS, compare
+from .._progress import progress as show_progress
 from ..representations import Representation, match_stimuli
 
 __all__ = [
@@ -480,6 +481,7 @@ def ratings_noise_ceiling(
     backend: str = "auto",
     max_redraws: int = 100,
     name: str = "ratings",
+    progress: bool | None = None,
 ) -> NoiseCeiling:
     """Noise ceiling of each metric from per-participant ratings, averaged over random split halves.
 
@@ -498,6 +500,8 @@ def ratings_noise_ceiling(
     seed : int or Generator
     kind : {"similarity", "dissimilarity"}
         What the ratings measure.
+    progress : bool, optional
+        ``False`` hides the progress of the splits (shown for steps over a second).
 
     Examples
     --------
@@ -535,7 +539,7 @@ def ratings_noise_ceiling(
     ups = {m: [] for m in metric_list}
     redraws = 0
     half_size = r.n_participants // 2
-    for _ in range(int(n_splits)):
+    for _ in show_progress(range(int(n_splits)), desc="noise ceiling (random splits)", unit="split", enabled=progress):
         for attempt in range(int(max_redraws) + 1):
             in_a = np.zeros(r.n_participants, dtype=bool)
             in_a[rng.permutation(r.n_participants)[:half_size]] = True

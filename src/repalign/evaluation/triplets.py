@@ -105,6 +105,7 @@ def triplet_accuracy(
     --------
     >>> import numpy as np, tempfile, pathlib
     >>> from repalign import Representation
+    >>> from repalign.data.triplets import load_triplets
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
     >>> _ = p.write_text("item1,item2,item3,odd\\ncat,dog,car,car\\ncat,dog,car,dog\\n")
     >>> rep = Representation.from_features(["cat", "dog", "car"], [[1, 0.1], [1, 0.2], [0, 1]])

@@ -62,7 +62,7 @@ class PetersonAdapter(DatasetAdapter):
 
     def index(self, root: Path) -> DatasetIndex:
         from ..folders import part_files
-        from ..peterson import ORIGINAL_RELEASE
+        from ..peterson import ORIGINAL_RELEASE, _walk
 
         parts: dict[str, tuple[Path, ...]] = {}
         problems: dict[str, str] = {}
@@ -71,7 +71,9 @@ class PetersonAdapter(DatasetAdapter):
             if (root / "similarity").is_dir() and any((root / "similarity").glob(f"{d}.*")):
                 parts[d], layouts[d] = part_files(root, d), "folders"
             elif (root / d).is_dir():
-                parts[d] = tuple(p for p in (root / d, root / d / "images") if p.exists())
+                # The folders (two levels, as the reader looks) and MATLAB files the domain is read from.
+                found = _walk(root / d, 2)
+                parts[d] = (root / d, *(p for p in found if p.is_dir() or p.suffix.lower() == ".mat"))
                 layouts[d] = "original"
             else:
                 problems[d] = (
@@ -81,15 +83,15 @@ class PetersonAdapter(DatasetAdapter):
         watched = tuple(p for p in (root, root / "similarity", root / "split_halves", root / "images") if p.is_dir())
         return DatasetIndex(self.name, root, parts, problems, watched, {"layouts": layouts})
 
-    def load_part(self, index: DatasetIndex, part: str) -> Any:
+    def load_part(self, index: DatasetIndex, part: str, *, symmetrize: bool = False) -> Any:
         from ..folders import read_folder_part
         from ..peterson import read_original_domain
 
         if part not in index.parts:
             raise self.missing_part(index, part)
         if index.details["layouts"][part] == "folders":
-            return read_folder_part(index.root, self.name, part, kind="similarity")
-        return read_original_domain(index.root, part)
+            return read_folder_part(index.root, self.name, part, kind="similarity", symmetrize=symmetrize)
+        return read_original_domain(index.root, part, symmetrize=symmetrize)
 
 
 ADAPTER = PetersonAdapter()
