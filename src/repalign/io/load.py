@@ -36,7 +36,7 @@ from .hdf5 import HDF5_SUFFIXES, load_hdf5
 from .kind import MATRIX_KINDS
 from .matrices import ids_file_for, load_matrix, load_npy, split_mat_variable
 from .npz import load_npz
-from .tables import TABLE_SUFFIXES, classify_text_table, feature_table, labeled_matrix, read_text_table
+from .tables import TABLE_SUFFIXES, TextTable, classify_text_table, feature_table, labeled_matrix, text_feature_table
 from .thingsvision import FILE_NAMES, is_thingsvision_file, is_thingsvision_folder, load_thingsvision
 
 __all__ = ["SUFFIXES", "load_representation"]
@@ -55,13 +55,10 @@ def _missing(source: str) -> DataNotFoundError:
 
 
 def _load_table(p: Path, kind: str | None, id_column: str | None, symmetrize: bool, name: str) -> Representation:
-    source = str(p)
-    raw = read_text_table(p, TABLE_SUFFIXES[p.suffix.lower()])
-    if kind in MATRIX_KINDS or (kind is None and classify_text_table(raw, source) == "matrix"):
-        return labeled_matrix(raw, source, kind, symmetrize, name)
-    header = [str(x).strip() for x in raw.iloc[0]]
-    table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)
-    return feature_table(table, source, id_column, name)
+    table = TextTable(p, TABLE_SUFFIXES[p.suffix.lower()], id_column=id_column)
+    if kind in MATRIX_KINDS or (kind is None and classify_text_table(table) == "matrix"):
+        return labeled_matrix(table, kind, symmetrize, name)
+    return text_feature_table(table, id_column, name)
 
 
 def load_representation(
