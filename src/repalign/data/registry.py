@@ -65,10 +65,20 @@ DATASETS: dict[str, Dataset] = {name: a.dataset for name, a in builtin_adapters(
 _folder_adapters: dict[Dataset, FoldersAdapter] = {}
 
 
-def get_adapter(name: str) -> DatasetAdapter:
-    """The adapter of dataset ``name``: a built-in one, or the folders adapter of any other card."""
+def get_adapter(name: str, *, unknown_as_folders: bool = False) -> DatasetAdapter:
+    """The adapter of dataset ``name``: a built-in one, or the folders adapter of any other card.
+
+    ``unknown_as_folders`` reads a name that is neither built in nor registered as a
+    folders-layout dataset (used when its folder is given explicitly, e.g. a study's
+    ``human.data_root`` holding ``mydata/``); otherwise an unknown name is an error listing
+    the known ones.
+    """
     builtin = builtin_adapters().get(name)
-    card = get_dataset(name)
+    if unknown_as_folders and name not in dataset_names():
+        card = Dataset(name, f"folders-layout dataset {name}", "(user data)", "(user data)", "(user data)",
+                       "folders layout (see docs/data.md)", "given by its folder", (), "matrices")
+    else:
+        card = get_dataset(name)
     if builtin is not None and builtin.dataset is card:
         return builtin
     if card not in _folder_adapters:
@@ -149,7 +159,7 @@ def _missing_message(name: str) -> str:
 
 def _given_root(name: str, given: Path) -> Path:
     """The dataset's own folder, from a ``--data-root`` that is either it or the folder holding it."""
-    adapter = get_adapter(name)
+    adapter = get_adapter(name, unknown_as_folders=True)
     if adapter.is_own_folder(given):
         log.debug("%s: %s is the dataset's own folder", name, given)
         return given
@@ -222,7 +232,7 @@ def resolve_dataset_root(name: str, data_root: str | os.PathLike[str] | None = N
 
 def open_dataset_at(name: str, root: str | os.PathLike[str] | None = None) -> OpenDataset:
     """The memoised open dataset ``name`` at ``root`` (see :func:`dataset_root` for ``root``)."""
-    return open_dataset(get_adapter(name), dataset_root(name, root)[0])
+    return open_dataset(get_adapter(name, unknown_as_folders=root is not None), dataset_root(name, root)[0])
 
 
 def scan_dataset(name: str, root: str | os.PathLike[str] | None = None) -> Any:
