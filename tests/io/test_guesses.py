@@ -376,3 +376,28 @@ def test_npy_rule(tmp_path, rng, sim, caplog):
     np.save(tmp_path / "f.npy", feats)
     with pytest.raises(InputError, match=r"a similarity matrix must be square; got shape \(6, 9\)"):
         load_representation(tmp_path / "f.npy", kind="similarity")
+
+
+# -- encodings and item lists -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".txt"])
+def test_byte_order_mark_is_not_part_of_the_first_id(tmp_path, rng, suffix):
+    x = rng.normal(size=(3, 2))
+    text = "id,f0,f1\n" + "".join(f"{i},{a!r},{b!r}\n" for i, (a, b) in zip("abc", x.tolist()))
+    (tmp_path / f"f{suffix}").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    rep = load_representation(tmp_path / f"f{suffix}")
+    assert rep.ids == ("a", "b", "c") and rep.meta["id_column"] == "id"
+    (tmp_path / "t.tsv").write_bytes(b"\xef\xbb\xbf" + b"1\t2\t3\t3\n")
+    assert load_triplets(tmp_path / "t.tsv", items=["x", "y", "z"]).triplets.tolist() == [[0, 1, 2]]
+    (tmp_path / "items.txt").write_bytes(b"\xef\xbb\xbfx\ny\nz\n")
+    assert load_triplets(tmp_path / "t.tsv", items=tmp_path / "items.txt").items == ("x", "y", "z")
+
+
+def test_item_list_with_repeats_and_negative_indices(tmp_path):
+    path = write_rows(tmp_path / "t.tsv", [(1, 2, 3, 3)])
+    with pytest.raises(InputError, match=r"the item list repeats 1 items \('x'\)"):
+        load_triplets(path, items=["x", "y", "x"])
+    path = write_rows(tmp_path / "n.tsv", [(-1, 2, 3, 3)])
+    with pytest.raises(InputError, match=r"run from -1 to 3, which fits the 4 items of the item list neither"):
+        load_triplets(path, items=["a", "b", "c", "d"])

@@ -8,14 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# The option lists of the parser, spelled out in _choices so that building it imports nothing heavy.
+from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 from ._common import add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
-
     p = subparsers.add_parser(
         "align",
         help="alignment metrics between two representations",

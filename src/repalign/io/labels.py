@@ -75,11 +75,12 @@ def read_labels(path: str | os.PathLike[str], ids: list[str]) -> np.ndarray:
         table = pd.read_parquet(p)
     elif suffix in (".csv", ".tsv"):
         try:
-            table = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
+            table = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False,
+                                encoding="utf-8-sig")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputError(f"{source}: not a readable table ({exc}).") from exc
     elif suffix == ".txt":
-        lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+        lines = [ln.strip() for ln in p.read_text(encoding="utf-8-sig").splitlines()]
         while lines and not lines[-1]:
             lines.pop()
         if len(lines) != len(ids):

@@ -76,7 +76,7 @@ def read_id_list(path: str | os.PathLike[str]) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"{p}: id list not found.")
-    lines = [line.strip() for line in p.read_text(encoding="utf-8").splitlines()]
+    lines = [line.strip() for line in p.read_text(encoding="utf-8-sig").splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     blank = [i + 1 for i, line in enumerate(lines) if not line]

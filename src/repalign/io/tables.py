@@ -40,7 +40,8 @@ def parse_numeric(grid: pd.DataFrame, row_ids: list[str], col_ids: list[str], so
 def read_text_table(path: Path, sep: str | None) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            path, header=None, dtype=str, keep_default_na=False, sep=sep, engine="python" if sep is None else "c"
+            path, header=None, dtype=str, keep_default_na=False, sep=sep, engine="python" if sep is None else "c",
+            encoding="utf-8-sig",  # a byte-order mark (Excel's UTF-8 CSV) is not part of the first id
         )
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path}: the file is empty.") from exc

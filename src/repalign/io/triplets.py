@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,7 @@ def _index_base(lo: int, hi: int, n_items: int, index_base: int | None, source: 
                 f"{span}, outside the {n_items} items of the item list (index_base={index_base}).{hint}"
             )
         return index_base
-    if hi > n_items or (lo == 0 and hi == n_items):
+    if lo < 0 or hi > n_items or (lo == 0 and hi == n_items):
         raise InputError(f"{span}, which fits the {n_items} items of the item list neither 0-based nor 1-based.")
     if lo == 0:
         raise InputError(
@@ -287,7 +288,13 @@ def load_triplets(
             raise InputError(f"{flag} must be 0 or 1; got {value!r}.")
     if items is not None and isinstance(items, (str, os.PathLike)):
         items = read_id_list(items)
-    with open(p, encoding="utf-8") as fh:
+    if items is not None:
+        items = [str(x) for x in items]
+        repeated = sorted(x for x, count in Counter(items).items() if count > 1)
+        if repeated:
+            raise InputError(f"{source}: the item list repeats {len(repeated)} items ({preview(repeated)}); "
+                             "indices and ids into it would be ambiguous.")
+    with open(p, encoding="utf-8-sig") as fh:
         first = fh.readline().rstrip("\r\n")
     if not first.strip():
         raise InputError(f"{source}: the triplet file is empty (or starts with an empty line).")
@@ -296,7 +303,8 @@ def load_triplets(
     has_header = not all(_is_number(f) for f in fields)
     try:
         table = pd.read_csv(
-            p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c"
+            p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c",
+            encoding="utf-8-sig",
         )
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: not a readable triplet table ({exc}).") from exc
