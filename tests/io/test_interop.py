@@ -235,3 +235,23 @@ def test_peterson_reference_in_python(shared_data):
     rep = ra.load_representation("peterson2018:animals", data_root=shared_data)
     direct = load_representation(shared_data / "peterson2018" / "similarity" / "animals.csv")
     assert rep.n_stimuli == 120 and rep.ids == direct.ids and np.array_equal(rep.values, direct.values)
+
+
+@pytest.mark.parametrize("fmt", ["npy", "txt", "hdf5", "mat"])
+def test_thingsvision_feature_file_by_its_path(tmp_path, features, fmt):
+    out = thingsvision_folder(tmp_path, features, fmt)
+    rep = load_representation(out / f"features.{fmt}")
+    assert rep.ids == IDS
+    np.testing.assert_array_equal(rep.values, features)
+    np.savetxt(out / "features.txt", features)  # a second format: the folder is ambiguous, the path is not
+    if fmt != "txt":
+        with pytest.raises(InputError, match="several feature files"):
+            load_representation(out)
+        np.testing.assert_array_equal(load_representation(out / f"features.{fmt}").values, features)
+
+
+def test_thingsvision_file_with_a_second_id_list(tmp_path, features):
+    out = thingsvision_folder(tmp_path, features, "npy")
+    (out / "features.ids.txt").write_text("\n".join(IDS))
+    with pytest.raises(InputError, match=r"two id lists, file_names.txt \(thingsvision\) and features.ids.txt"):
+        load_representation(out / "features.npy")

@@ -11,7 +11,7 @@ and every rule that infers something from its content is in ``docs/formats.md``:
 ``.h5`` ``.hdf5``                  the same layout in HDF5 (h5py, the ``io`` extra; :mod:`.hdf5`)
 ``.npy``                           features or a matrix, ids in ``<stem>.ids.txt`` (:mod:`.matrices`)
 ``.mat``, ``FILE.mat:VARIABLE``    a MATLAB matrix with its ids (:mod:`.matrices`)
-a folder                           thingsvision output: ``features.*`` + ``file_names.txt``
+a folder; its ``features.*``       thingsvision output: ``features.*`` + ``file_names.txt``
 ``xarray.DataArray``               a stimulus dimension with ids (:mod:`.arrays`)
 =================================  ==========================================================
 
@@ -34,10 +34,10 @@ from ..representations import KINDS, Representation
 from .arrays import from_xarray, is_xarray
 from .hdf5 import HDF5_SUFFIXES, load_hdf5
 from .kind import MATRIX_KINDS
-from .matrices import load_matrix, load_npy, split_mat_variable
+from .matrices import ids_file_for, load_matrix, load_npy, split_mat_variable
 from .npz import load_npz
 from .tables import TABLE_SUFFIXES, classify_text_table, feature_table, labeled_matrix, read_text_table
-from .thingsvision import FILE_NAMES, is_thingsvision_folder, load_thingsvision
+from .thingsvision import FILE_NAMES, is_thingsvision_file, is_thingsvision_folder, load_thingsvision
 
 __all__ = ["SUFFIXES", "load_representation"]
 
@@ -125,6 +125,15 @@ def load_representation(
             f"{source}: is a folder without thingsvision output (features.npy, .txt, .mat or .hdf5 and "
             f"{FILE_NAMES}); expected a file: {', '.join(SUFFIXES)}."
         )
+    if is_thingsvision_file(p):  # features.npy etc. beside file_names.txt: the ids are in file_names.txt
+        if ids_file_for(p).is_file():
+            raise InputError(
+                f"{source}: two id lists, {FILE_NAMES} (thingsvision) and {ids_file_for(p).name}, beside it; "
+                "remove the one that does not belong."
+            )
+        if kind not in (None, "features"):
+            raise InputError(f"{source}: thingsvision feature files hold features, not a {kind} matrix.")
+        return load_thingsvision(p.parent, name=name or p.name, file=p.name)
     name = name or p.name
     suffix = p.suffix.lower()
     if suffix == ".npz":

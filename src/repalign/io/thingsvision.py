@@ -35,7 +35,7 @@ from ._checks import check_finite, real_array
 from .hdf5 import read_hdf5_arrays
 from .matrices import read_id_list, read_mat
 
-__all__ = ["FILE_NAMES", "FEATURE_FORMATS", "is_thingsvision_folder", "load_thingsvision"]
+__all__ = ["FILE_NAMES", "FEATURE_FORMATS", "is_thingsvision_folder", "is_thingsvision_file", "load_thingsvision"]
 
 FILE_NAMES = "file_names.txt"
 #: Feature file formats of thingsvision that repalign reads (``.pt`` would need torch).
@@ -131,8 +131,15 @@ def _read_hdf5_features(path: Path) -> np.ndarray:
     return np.concatenate([arrays[k] for _, k in splits], axis=0)
 
 
-def load_thingsvision(folder: str | Path, *, name: str | None = None) -> Representation:
+def is_thingsvision_file(path: Path) -> bool:
+    """Whether ``path`` is thingsvision's ``features.<format>`` with ``file_names.txt`` beside it."""
+    return path.name in {f"features.{fmt}" for fmt in FEATURE_FORMATS} and (path.parent / FILE_NAMES).is_file()
+
+
+def load_thingsvision(folder: str | Path, *, name: str | None = None, file: str | None = None) -> Representation:
     """Features saved by thingsvision, with the file names of ``file_names.txt`` as ids.
+
+    ``file`` picks one feature file of the folder (``"features.npy"``) when it has several.
 
     Examples
     --------
@@ -146,7 +153,7 @@ def load_thingsvision(folder: str | Path, *, name: str | None = None) -> Represe
     folder = Path(folder)
     if not folder.is_dir():
         raise DataNotFoundError(f"{folder}: no such folder.")
-    sources = _feature_sources(folder)
+    sources = [file] if file is not None else _feature_sources(folder)
     if not sources:
         raise InputError(
             f"{folder}: a thingsvision output folder holds features.npy, .txt, .mat or .hdf5 beside "

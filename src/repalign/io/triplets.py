@@ -246,6 +246,90 @@ def _participants(column: pd.Series | None) -> tuple[np.ndarray | None, tuple[st
     return codes.astype(np.int32), tuple(str(u) for u in uniques)
 
 
+def _item_list(items: Sequence[str] | str | os.PathLike[str] | None, source: str) -> list[str] | None:
+    if items is None:
+        return None
+    names = read_id_list(items) if isinstance(items, (str, os.PathLike)) else [str(x) for x in items]
+    repeated = sorted(x for x, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise InputError(f"{source}: the item list repeats {len(repeated)} items ({preview(repeated)}); "
+                         "indices and ids into it would be ambiguous.")
+    return names
+
+
+def _read_table(p: Path, source: str) -> tuple[pd.DataFrame, bool]:
+    """The file as a table of strings, and whether its first line is a header."""
+    with open(p, encoding="utf-8-sig") as fh:
+        first = fh.readline().rstrip("\r\n")
+    if not first.strip():
+        raise InputError(f"{source}: the triplet file is empty (or starts with an empty line).")
+    sep = _separator(p, first)
+    fields = [f.strip() for f in (first.split(sep) if sep != r"\s+" else first.split())]
+    has_header = not all(_is_number(f) for f in fields)
+    try:
+        table = pd.read_csv(
+            p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c",
+            encoding="utf-8-sig",
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source}: not a readable triplet table ({exc}).") from exc
+    if table.empty:
+        raise InputError(f"{source}: no triplets (only a header).")
+    return table, has_header
+
+
+def _things_format(table: pd.DataFrame, items: list[str] | None, index_base: int | None,
+                   choice_base: int | None, source: str) -> TripletData:
+    if table.shape[1] < 4:
+        raise InputError(
+            f"{source}: {table.shape[1]} columns without a header. A file without a header is read in the "
+            "THINGS format (item i, item j, item k, position of the odd one 1-3[, participant]); for other "
+            "files add a header row: 'anchor,positive,negative' or 'item1,item2,item3,odd'."
+        )
+    cols = [table[c] for c in table.columns[:3]]
+    odd = _choice_positions(table[table.columns[3]], "column 4", choice_base, source, 1)
+    item_ids, t = _map_items(cols, items, index_base, source, 1)
+    codes, pids = _participants(table[table.columns[4]] if table.shape[1] >= 5 else None)
+    return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
+
+
+def _odd_by_name(table: pd.DataFrame, cols: list[pd.Series], source: str) -> np.ndarray:
+    """Positions of the chosen items named in the ``odd`` column."""
+    chosen = table["odd"].astype(str).str.strip().to_numpy()
+    cells = np.stack([c.astype(str).str.strip().to_numpy() for c in cols], axis=1)
+    match = cells == chosen[:, None]
+    bad = np.flatnonzero(~match.any(axis=1))
+    if bad.size:
+        r = int(bad[0])
+        raise InputError(
+            f"{source}: {bad.size} rows name an odd one that is not among their three items; first at "
+            f"line {r + 2}: odd {chosen[r]!r} of {tuple(cells[r])}."
+        )
+    return match.argmax(axis=1).astype(np.int8)
+
+
+def _header_format(table: pd.DataFrame, items: list[str] | None, index_base: int | None,
+                   choice_base: int | None, source: str) -> TripletData:
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    names = set(table.columns)
+    codes, pids = _participants(table["participant"] if "participant" in names else None)
+    if {"anchor", "positive", "negative"} <= names:
+        item_ids, t = _map_items([table["anchor"], table["positive"], table["negative"]], items, index_base, source, 2)
+        return TripletData("anchor", item_ids, t, None, codes, pids, source)
+    if {"item1", "item2", "item3"} <= names and ("odd" in names or "odd_position" in names):
+        cols = [table["item1"], table["item2"], table["item3"]]
+        item_ids, t = _map_items(cols, items, index_base, source, 2)
+        if "odd_position" in names:
+            odd = _choice_positions(table["odd_position"], "column 'odd_position'", choice_base, source, 2)
+        else:
+            odd = _odd_by_name(table, cols, source)
+        return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
+    raise InputError(
+        f"{source}: unrecognised header {preview(list(table.columns), 8)}. Expected 'anchor, positive, negative' "
+        "or 'item1, item2, item3' with 'odd' (the chosen item) or 'odd_position' (1-3); optional 'participant'."
+    )
+
+
 def load_triplets(
     path: str | os.PathLike[str],
     *,
@@ -286,72 +370,8 @@ def load_triplets(
     for flag, value in (("index_base", index_base), ("choice_base", choice_base)):
         if value not in (None, 0, 1) or isinstance(value, bool):
             raise InputError(f"{flag} must be 0 or 1; got {value!r}.")
-    if items is not None and isinstance(items, (str, os.PathLike)):
-        items = read_id_list(items)
-    if items is not None:
-        items = [str(x) for x in items]
-        repeated = sorted(x for x, count in Counter(items).items() if count > 1)
-        if repeated:
-            raise InputError(f"{source}: the item list repeats {len(repeated)} items ({preview(repeated)}); "
-                             "indices and ids into it would be ambiguous.")
-    with open(p, encoding="utf-8-sig") as fh:
-        first = fh.readline().rstrip("\r\n")
-    if not first.strip():
-        raise InputError(f"{source}: the triplet file is empty (or starts with an empty line).")
-    sep = _separator(p, first)
-    fields = [f.strip() for f in (first.split(sep) if sep != r"\s+" else first.split())]
-    has_header = not all(_is_number(f) for f in fields)
-    try:
-        table = pd.read_csv(
-            p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c",
-            encoding="utf-8-sig",
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: not a readable triplet table ({exc}).") from exc
-    if table.empty:
-        raise InputError(f"{source}: no triplets (only a header).")
-    first_row = 2 if has_header else 1
-    if not has_header:
-        if table.shape[1] < 4:
-            raise InputError(
-                f"{source}: {table.shape[1]} columns without a header. A file without a header is read in the "
-                "THINGS format (item i, item j, item k, position of the odd one 1-3[, participant]); for other "
-                "files add a header row: 'anchor,positive,negative' or 'item1,item2,item3,odd'."
-            )
-        cols = [table[c] for c in table.columns[:3]]
-        odd = _choice_positions(table[table.columns[3]], "column 4", choice_base, source, first_row)
-        item_ids, t = _map_items(cols, items, index_base, source, first_row)
-        codes, pids = _participants(table[table.columns[4]] if table.shape[1] >= 5 else None)
-        return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
-    table.columns = [str(c).strip().lower() for c in table.columns]
-    names = set(table.columns)
-    participant = table["participant"] if "participant" in names else None
-    if {"anchor", "positive", "negative"} <= names:
-        item_ids, t = _map_items(
-            [table["anchor"], table["positive"], table["negative"]], items, index_base, source, first_row
-        )
-        codes, pids = _participants(participant)
-        return TripletData("anchor", item_ids, t, None, codes, pids, source)
-    if {"item1", "item2", "item3"} <= names and ("odd" in names or "odd_position" in names):
-        cols = [table["item1"], table["item2"], table["item3"]]
-        item_ids, t = _map_items(cols, items, index_base, source, first_row)
-        if "odd_position" in names:
-            odd = _choice_positions(table["odd_position"], "column 'odd_position'", choice_base, source, first_row)
-        else:
-            chosen = table["odd"].astype(str).str.strip().to_numpy()
-            cells = np.stack([c.astype(str).str.strip().to_numpy() for c in cols], axis=1)
-            match = cells == chosen[:, None]
-            bad = np.flatnonzero(~match.any(axis=1))
-            if bad.size:
-                r = int(bad[0])
-                raise InputError(
-                    f"{source}: {bad.size} rows name an odd one that is not among their three items; first at "
-                    f"line {r + first_row}: odd {chosen[r]!r} of {tuple(cells[r])}."
-                )
-            odd = match.argmax(axis=1).astype(np.int8)
-        codes, pids = _participants(participant)
-        return TripletData("odd-one-out", item_ids, t, odd, codes, pids, source)
-    raise InputError(
-        f"{source}: unrecognised header {preview(list(table.columns), 8)}. Expected 'anchor, positive, negative' "
-        "or 'item1, item2, item3' with 'odd' (the chosen item) or 'odd_position' (1-3); optional 'participant'."
-    )
+    item_list = _item_list(items, source)
+    table, has_header = _read_table(p, source)
+    if has_header:
+        return _header_format(table, item_list, index_base, choice_base, source)
+    return _things_format(table, item_list, index_base, choice_base, source)
