@@ -65,21 +65,20 @@ DATASETS: dict[str, Dataset] = {name: a.dataset for name, a in builtin_adapters(
 _folder_adapters: dict[Dataset, FoldersAdapter] = {}
 
 
-def get_adapter(name: str, root: str | os.PathLike[str] | None = None) -> DatasetAdapter:
+def get_adapter(name: str, *, unknown_as_folders: bool = False) -> DatasetAdapter:
     """The adapter of dataset ``name``: a built-in one, or the folders adapter of any other card.
 
-    A name that is neither built in nor registered gets the folders adapter when its folder
-    ``root`` is given (a study's own dataset, read as ``repalign data add`` would read it).
+    ``unknown_as_folders`` reads a name that is neither built in nor registered as a
+    folders-layout dataset (used when its folder is given explicitly, e.g. a study's
+    ``human.data_root`` holding ``mydata/``); otherwise an unknown name is an error listing
+    the known ones.
     """
-    if root is not None and name not in dataset_names():
-        card = Dataset(
-            name=name, title=f"user dataset at {root}", citation="(user data)", licence="(user data)",
-            stimuli="(user data)", layout="folders layout (see docs/data.md)", obtain="given by path", parts=(),
-            kind="matrices",
-        )
-        return _folder_adapters.setdefault(card, FoldersAdapter(card))
     builtin = builtin_adapters().get(name)
-    card = get_dataset(name)
+    if unknown_as_folders and name not in dataset_names():
+        card = Dataset(name, f"folders-layout dataset {name}", "(user data)", "(user data)", "(user data)",
+                       "folders layout (see docs/data.md)", "given by its folder", (), "matrices")
+    else:
+        card = get_dataset(name)
     if builtin is not None and builtin.dataset is card:
         return builtin
     if card not in _folder_adapters:
@@ -160,7 +159,7 @@ def _missing_message(name: str) -> str:
 
 def _given_root(name: str, given: Path) -> Path:
     """The dataset's own folder, from a ``--data-root`` that is either it or the folder holding it."""
-    adapter = get_adapter(name)
+    adapter = get_adapter(name, unknown_as_folders=True)
     if adapter.is_own_folder(given):
         log.debug("%s: %s is the dataset's own folder", name, given)
         return given
@@ -233,15 +232,7 @@ def resolve_dataset_root(name: str, data_root: str | os.PathLike[str] | None = N
 
 def open_dataset_at(name: str, root: str | os.PathLike[str] | None = None) -> OpenDataset:
     """The memoised open dataset ``name`` at ``root`` (see :func:`dataset_root` for ``root``)."""
-    adapter = get_adapter(name, root)
-    if name in dataset_names():
-        return open_dataset(adapter, dataset_root(name, root)[0])
-    folder = Path(root).expanduser()  # a folder given by path (see get_adapter)
-    if not adapter.is_own_folder(folder) and (folder / name).is_dir():
-        folder = folder / name  # root holds datasets, as --data-root means
-    if not folder.is_dir():
-        raise DataNotFoundError(f"{folder}: the folder given for dataset {name!r} does not exist.")
-    return open_dataset(adapter, folder)
+    return open_dataset(get_adapter(name, unknown_as_folders=root is not None), dataset_root(name, root)[0])
 
 
 def scan_dataset(name: str, root: str | os.PathLike[str] | None = None) -> Any:

@@ -183,7 +183,7 @@ def align_dataset(
     metric_list = parse_list("metric", metrics, METRICS)
     if not (isinstance(model, Mapping) or callable(model)):
         raise InputError(f"model must be a mapping domain -> Representation or a callable; got {type(model).__name__}.")
-    adapter = get_adapter(dataset, root)
+    adapter = get_adapter(dataset, unknown_as_folders=root is not None)
     if adapter.dataset.kind != "matrices":
         raise InputError(f"{dataset}: holds {adapter.dataset.kind}, not similarity matrices; align with triplet_accuracy instead.")
     opened = open_dataset_at(dataset, root)

@@ -259,8 +259,8 @@ def _resolve_cifar100(root: str | os.PathLike[str] | None, download: bool) -> Pa
     if not download:
         raise DataNotFoundError(
             f"CIFAR-100 is not in the data folder ({dest}). Pass the folder of the python release "
-            f"(or torchvision's root), the archive, or allow downloading it (download=True; "
-            f"CLI: repalign data fetch cifar100) from {CIFAR100_ARCHIVE.url}."
+            f"(or torchvision's root) or the archive, or download it from {CIFAR100_ARCHIVE.url} "
+            f"(CLI: repalign data fetch cifar100; Python: download=True)."
         )
     archive = fetch(CIFAR100_ARCHIVE)
     extract_archive(archive, dest)
