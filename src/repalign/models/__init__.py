@@ -8,7 +8,9 @@ Model ids are ``source:name`` (see :mod:`repalign.models.sources`):
 ``timm:resnet50.a1_in1k``, ``paper:tf_efficientnet_b0_ns``, ``torchvision:resnet50``,
 ``open_clip:ViT-B-32/laion2b_s34b_b79k``, ``hf:facebook/dinov2-small``,
 ``sentence-transformers:all-MiniLM-L6-v2``, ``python:my_models:build``,
-``efficientnet-lite:lite0``.
+``efficientnet-lite:lite0``, ``zoo:noise-0`` (a synthetic zoo model). The settings of a
+model (weights, seed, image size, preprocessing, zoo settings) travel as one
+:class:`ModelOptions`.
 
 Examples
 --------
@@ -26,9 +28,11 @@ from .extract import PRECISIONS, extract_features, load_model, model_config, res
 from .features import ExtractedFeatures, load_features
 from .layers import POOLS
 from .listing import list_models, list_sources
+from .options import ModelOptions
 from .paper import Pin
 from .resolve import Resolution, paper_pins, resolve_name, resolve_names
 from .sources import SOURCE_PREFIXES, get_source, parse_model_id
+from .sources._zoo import DEFAULT_ZOO, synthetic_zoo, zoo_model_ids
 from .stimuli import Stimuli, as_stimuli, image_stimuli, text_stimuli
 
 __all__ = [
@@ -36,6 +40,8 @@ __all__ = [
     "FeatureCache",
     "LoadedModel",
     "ModelConfig",
+    "ModelOptions",
+    "DEFAULT_ZOO",
     "POOLS",
     "PRECISIONS",
     "Pin",
@@ -56,5 +62,7 @@ __all__ = [
     "resolve_device",
     "resolve_name",
     "resolve_names",
+    "synthetic_zoo",
+    "zoo_model_ids",
     "text_stimuli",
 ]

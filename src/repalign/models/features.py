@@ -12,25 +12,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._errors import DataNotFoundError, InputError
+from .._files import atomic_path
 
 __all__ = ["ExtractedFeatures", "load_features", "features_checksum"]
 
 
-def features_checksum(ids: tuple[str, ...], features: np.ndarray) -> str:
-    """SHA-256 over the ids (as JSON) and the features' dtype, shape and bytes."""
+def features_checksum(ids: tuple[str, ...], features: np.ndarray, labels: tuple[str, ...] | None = None) -> str:
+    """SHA-256 over the ids (as JSON), the features' dtype, shape and bytes, and the labels if any."""
     h = hashlib.sha256()
     h.update(json.dumps(list(ids)).encode("utf-8"))
     h.update(f"{features.dtype.str}{features.shape}".encode("ascii"))
     h.update(np.ascontiguousarray(features).tobytes())
+    if labels is not None:
+        h.update(json.dumps(["labels", *labels]).encode("utf-8"))
     return h.hexdigest()
+
+
+def check_real(arr: np.ndarray, what: str) -> np.ndarray:
+    """Refuse complex and non-numeric arrays (casting would drop the imaginary part silently)."""
+    if np.iscomplexobj(arr):
+        raise InputError(f"{what}: complex features; repalign needs real values (take .real or abs() yourself).")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise InputError(f"{what}: features of dtype {arr.dtype}, not numbers.")
+    return arr
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class ExtractedFeatures:
         device, timing, cache key.
     cache_hit : bool
         Whether they came from the feature cache.
+    labels : tuple of str or None
+        A class label per stimulus (from an ImageFolder), saved as ``labels``.
 
     Examples
     --------
@@ -61,9 +74,10 @@ class ExtractedFeatures:
     features: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     cache_hit: bool = False
+    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        arr = np.asarray(self.features)
+        arr = check_real(np.asarray(self.features), str(self.metadata.get("model_id", "model")))
         if arr.ndim != 2 or arr.shape[0] != len(self.ids):
             raise InputError(f"features of shape {arr.shape} do not match {len(self.ids)} stimulus ids.")
         if not np.isfinite(arr).all():
@@ -76,6 +90,15 @@ class ExtractedFeatures:
         arr.setflags(write=False)
         object.__setattr__(self, "features", arr)
         object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
+        if self.labels is not None:
+            labels = tuple(str(x) for x in self.labels)
+            if len(labels) != len(self.ids):
+                raise InputError(f"{len(labels)} labels for {len(self.ids)} stimuli.")
+            object.__setattr__(self, "labels", labels)
+
+    def with_labels(self, labels: tuple[str, ...] | None) -> ExtractedFeatures:
+        """The same features with these labels (unchanged when ``labels`` is None)."""
+        return self if labels is None else replace(self, labels=tuple(labels))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -94,30 +117,18 @@ class ExtractedFeatures:
         p = Path(path)
         if p.suffix.lower() != ".npz":
             raise InputError(f"{p}: feature files are .npz; give a path ending in .npz.")
-        p.parent.mkdir(parents=True, exist_ok=True)
         meta_text = json.dumps(self.metadata, sort_keys=True, default=str)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    ids=np.array(self.ids, dtype=str),
-                    features=self.features,
-                    metadata=np.array(meta_text),
-                    checksum=np.array(features_checksum(self.ids, self.features)),
-                )
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        arrays = {"ids": np.array(self.ids, dtype=str), "features": self.features, "metadata": np.array(meta_text),
+                  "checksum": np.array(features_checksum(self.ids, self.features, self.labels))}
+        if self.labels is not None:
+            arrays["labels"] = np.array(self.labels, dtype=str)
+        with atomic_path(p, what="feature file") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
         if sidecar:
-            side = p.with_suffix(".json")
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{side.name}.", suffix=".tmp")
-            with os.fdopen(fd, "w") as fh:
-                json.dump({"file": p.name, "n_stimuli": self.shape[0], "n_features": self.shape[1], **self.metadata},
-                          fh, indent=2, sort_keys=True, default=str)
-                fh.write("\n")
-            os.replace(tmp, side)
+            side = {"file": p.name, "n_stimuli": self.shape[0], "n_features": self.shape[1], **self.metadata}
+            if self.labels is not None:
+                side["labels"] = {"n_classes": len(set(self.labels)), "source": "class sub-folders"}
+            write_json(p.with_suffix(".json"), side)
         return p
 
 
@@ -141,10 +152,11 @@ def load_features(path: str | os.PathLike[str]) -> ExtractedFeatures:
     if "ids" not in data or "features" not in data:
         raise InputError(f"{p}: needs 'ids' and 'features' arrays; has {sorted(data)}.")
     ids = tuple(str(x) for x in data["ids"].tolist())
-    feats = data["features"]
+    feats = check_real(data["features"], str(p))
     if feats.dtype != np.float32:
         feats = feats.astype(np.float32)
-    if "checksum" in data and str(data["checksum"]) != features_checksum(ids, feats):
+    labels = tuple(str(x) for x in data["labels"].tolist()) if "labels" in data else None
+    if "checksum" in data and str(data["checksum"]) != features_checksum(ids, feats, labels):
         raise InputError(f"{p}: checksum mismatch; the file is corrupt or was edited.")
     meta: dict[str, Any] = {}
     if "metadata" in data:
@@ -152,4 +164,11 @@ def load_features(path: str | os.PathLike[str]) -> ExtractedFeatures:
             meta = json.loads(str(data["metadata"]))
         except ValueError as exc:
             raise InputError(f"{p}: its metadata is not valid JSON ({exc}).") from exc
-    return ExtractedFeatures(ids, feats, meta)
+    return ExtractedFeatures(ids, feats, meta, labels=labels)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """A metadata sidecar, atomically."""
+    from .._files import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", what="metadata file")
