@@ -367,7 +367,11 @@ def _call_user(model_id: str, where: str, fn: Any) -> Any:
     """
     try:
         return fn()
-    except (InputError, MemoryError, KeyboardInterrupt):
+    except InputError as exc:
+        if model_id in str(exc):
+            raise
+        raise InputError(f"{model_id}: {exc} (on {where})").with_traceback(exc.__traceback__) from exc.__cause__
+    except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:
         if type(exc).__name__ == "OutOfMemoryError":

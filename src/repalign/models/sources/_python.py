@@ -50,17 +50,25 @@ def _import(module: str) -> Any:
         if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
             raise InputError(f"python:{module}: cannot import this file.")
         mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as exc:  # the user's code: one line naming the file
+            raise InputError(f"python:{module}: importing the file raised {type(exc).__name__}: {exc}") from exc
         return mod
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise InputError(f"python:{module}: cannot import module {module!r} ({exc}).") from exc
+    except Exception as exc:  # the user's code: one line naming the module
+        raise InputError(f"python:{module}: importing it raised {type(exc).__name__}: {exc}") from exc
 
 
 def _module_file(module: str) -> str | None:
     if module.endswith(".py"):
-        return str(Path(module).expanduser().resolve())
+        path = Path(module).expanduser().resolve()
+        if not path.is_file():
+            raise InputError(f"python:{module}: no such file (give an existing .py file or an importable module).")
+        return str(path)
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
@@ -103,7 +111,12 @@ class PythonSource(Source):
         if not callable(fn):
             raise InputError(f"{config.model_id}: {module} has no callable {func!r}.")
         with seeded(config.seed or 0):
-            built = fn(**dict(config.model_kwargs))
+            try:
+                built = fn(**dict(config.model_kwargs))
+            except InputError:
+                raise
+            except Exception as exc:  # the user's code: one line naming the model
+                raise InputError(f"{config.model_id}: building the model raised {type(exc).__name__}: {exc}") from exc
         model, transform = _unpack(built, config.model_id)
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"{config.model_id}: the callable returned a {type(model).__name__}, not a torch.nn.Module.")
