@@ -25,19 +25,23 @@ from __future__ import annotations
 from .cache import FeatureCache
 from .config import LoadedModel, ModelConfig
 from .extract import PRECISIONS, extract_features, load_model, model_config, resolve_device
-from .features import ExtractedFeatures, load_features
+from .features import ExtractedFeatures, LayeredFeatures, is_layered_file, load_features, load_layered_features
 from .layers import POOLS
 from .listing import list_models, list_sources
+from .multilayer import extract_layers, list_layers, select_layers
 from .options import ModelOptions
 from .paper import Pin
 from .resolve import Resolution, paper_pins, resolve_name, resolve_names
 from .sources import SOURCE_PREFIXES, get_source, parse_model_id
 from .sources._zoo import DEFAULT_ZOO, synthetic_zoo, zoo_model_ids
 from .stimuli import Stimuli, as_stimuli, image_stimuli, text_stimuli
+from .sweep import align_layers, compare_layers
+from .weights import weights_status
 
 __all__ = [
     "ExtractedFeatures",
     "FeatureCache",
+    "LayeredFeatures",
     "LoadedModel",
     "ModelConfig",
     "ModelOptions",
@@ -48,13 +52,19 @@ __all__ = [
     "Resolution",
     "SOURCE_PREFIXES",
     "Stimuli",
+    "align_layers",
     "as_stimuli",
+    "compare_layers",
+    "extract_layers",
     "extract_features",
     "get_source",
     "image_stimuli",
+    "is_layered_file",
+    "list_layers",
     "list_models",
     "list_sources",
     "load_features",
+    "load_layered_features",
     "load_model",
     "model_config",
     "paper_pins",
@@ -62,7 +72,9 @@ __all__ = [
     "resolve_device",
     "resolve_name",
     "resolve_names",
+    "select_layers",
     "synthetic_zoo",
     "zoo_model_ids",
     "text_stimuli",
+    "weights_status",
 ]

@@ -103,6 +103,11 @@ class PythonSource(Source):
             },
         )
 
+    def weights_status(self, config: ModelConfig) -> dict[str, Any]:
+        # The callable chooses (and may download) its own weights: repalign cannot see them.
+        return {"present": True, "download_bytes": None,
+                "where": f"chosen by your code ({config.provenance.get('module_file') or config.name})"}
+
     def load(self, config: ModelConfig) -> LoadedModel:
         torch = torch_module()
         module, func = _split(config.name)
