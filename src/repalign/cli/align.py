@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    from ..data.triplets import TRIPLET_METRICS
-    from ..metrics import DEFAULT_METRICS, METRICS, TIE_POLICIES
-    from ..similarity import SIMILARITY_FUNCTIONS
+    from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 
     p = subparsers.add_parser(
         "align",
