@@ -82,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
     from ..data.references import resolve_representation
 
     rep_a = resolve_representation(args.a, data_root=args.data_root, kind=args.kind_a, symmetrize=args.symmetrize)
+    from ..models.features import is_layered_file
+
+    if is_layered_file(args.b):  # a multi-layer feature file: every layer against A
+        from ._layered import run_layered
+
+        return run_layered(args, rep_a, _noise_ceiling)
     rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
     result = compare(
         rep_a, rep_b, metrics=args.metric, similarity=args.similarity, ties=args.ties,

@@ -249,7 +249,8 @@ def save_layered(
 
     def member(zf: Any, name: str, arr: np.ndarray) -> None:
         with zf.open(name + ".npy", "w", force_zip64=True) as fh:
-            np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
+            # ascontiguousarray would turn a 0-d array (metadata, checksum) into a 1-d one
+            np.lib.format.write_array(fh, arr if arr.ndim == 0 else np.ascontiguousarray(arr), allow_pickle=False)
 
     with atomic_path(p, what="feature file") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         member(zf, "ids", np.array(ids, dtype=str))

@@ -8,8 +8,6 @@ no torch; the functions that need torch import it when called.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -108,20 +106,19 @@ def torch_device(device: str | None = "auto", *, allow_mps: bool = True) -> Any:
 def default_num_workers(device: Any, n_items: int | None = None, batch_size: int | None = None) -> int:
     """DataLoader worker processes decoding images while the model runs.
 
-    Beside a GPU: up to 8 (one core is left to the main process). On the CPU: a quarter of
-    the cores, at least one (on 2 cores, one worker decoding while the forward pass runs
-    was 1.6x faster than decoding in turn: see ``benchmarks/bench_extract.py``). None for a
-    single batch, where there is nothing to overlap and starting a process only costs.
+    The loader workers of :func:`repalign._threads.thread_plan` (which sizes them with the
+    torch and BLAS threads from the cores this process may use, or ``--threads``): beside
+    a GPU up to 8; on the CPU a quarter of the budget, at least one (on 2 cores, one
+    worker decoding while the forward pass runs was 1.6x faster than decoding in turn:
+    see ``benchmarks/bench_extract.py``). None for a single batch, where there is nothing
+    to overlap and starting a process only costs.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    from .._threads import thread_plan
+
     if n_items is not None and batch_size is not None and n_items <= batch_size:
         return 0
-    if str(getattr(device, "type", device)).split(":")[0] == "cpu":
-        return 0 if cores < 2 else max(1, min(4, cores // 4))
-    return max(0, min(8, cores - 1))
+    on_cpu = str(getattr(device, "type", device)).split(":")[0] == "cpu"
+    return thread_plan(loader=True, gpu=not on_cpu).loader_workers
 
 
 def make_loader(
@@ -146,39 +143,9 @@ def make_loader(
     )
 
 
-class _Bar:
-    """The progress interface the runners use: ``update(n)`` and ``close()``."""
+def progress_bar(total: int, desc: str, enabled: bool | None = None, *, unit: str = "image") -> Any:
+    """Progress of a run over ``total`` items: :func:`repalign._progress.progress` (a bar on a
+    terminal, rate-limited lines on a pipe, silenced by ``-q`` or ``enabled=False``)."""
+    from .._progress import progress
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def update(self, n: int) -> None:
-        if self.inner is not None:
-            self.inner.update(n)
-
-    def close(self) -> None:
-        if self.inner is not None:
-            self.inner.close()
-
-
-def progress_bar(total: int, desc: str, enabled: bool | None = None, *, unit: str = "stim") -> _Bar:
-    """A progress bar on stderr (a no-op when disabled; default: when stderr is a terminal).
-
-    Uses :func:`repalign._progress.progress` when that module exists (one progress utility
-    for the whole package), else tqdm, else nothing.
-    """
-    if enabled is False:
-        return _Bar(None)
-    try:
-        from .. import _progress  # type: ignore[attr-defined]
-    except ImportError:
-        _progress = None
-    if _progress is not None and hasattr(_progress, "progress"):
-        return _Bar(_progress.progress(total=total, desc=desc, unit=unit, enabled=enabled))
-    if enabled is None and not sys.stderr.isatty():
-        return _Bar(None)
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _Bar(None)
-    return _Bar(tqdm(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr))
+    return progress(total=total, desc=desc, unit=unit, enabled=enabled)
