@@ -272,41 +272,18 @@ def extract_features(
     if loaded is None:
         loaded = get_source(config.source).load(config)
         config = loaded.config  # the weights may have been located or downloaded just now
-    torch = torch_module()
-    dev = torch.device(dev_name)
+    dev = torch_module().device(dev_name)
     t0 = time.perf_counter()
-    if config.modality == "text":
-        if layer_name != "output" or pool_name != "none":
-            raise InputError(f"{config.model_id}: text models give only layer 'output' (pool 'none').")
-        if loaded.encode_text is None:  # pragma: no cover - every text source sets it
-            raise InputError(f"{config.model_id}: cannot encode text.")
-        raw = _call_user(config.model_id, "all texts", lambda: loaded.encode_text(
-            list(stim.items), batch_size=batch_size, device=str(dev)))
-        feats = check_batch_output(raw, len(stim), config.model_id, "all texts", stim.ids)
-        used_layer, used_pool, workers, cl = "output", "none", 0, False
-    else:
-        from .layers import layer_reader
-
-        used_layer, used_pool, read = layer_reader(loaded, layer_name, pool_name)
-        workers = default_num_workers(dev, len(stim), batch_size) if num_workers is None else num_workers
-        cl = (dev.type == "cuda") if channels_last is None else bool(channels_last)
-        feats = _run_images(loaded, read, stim, dev, batch_size, workers, precision, cl, progress, torch)
+    feats, used_layer, used_pool, workers, cl = _embed(
+        loaded, stim, layer_name, pool_name, dev, batch_size, num_workers, precision, channels_last, progress
+    )
     seconds = time.perf_counter() - t0
     log.debug("%s: %d stimuli -> %d features in %.1f s on %s", config.model_id, feats.shape[0], feats.shape[1], seconds, dev)
     metadata = {
-        "model_id": config.model_id,
-        "model": config.to_dict(),
-        "layer": used_layer,
-        "pool": used_pool,
-        "precision": precision,
-        "device": str(dev),
-        "channels_last": cl,
-        "batch_size": batch_size,
-        "num_workers": workers,
-        "stimuli": stim.describe(),
-        "n_stimuli": int(feats.shape[0]),
-        "n_features": int(feats.shape[1]),
-        "seconds": round(seconds, 3),
+        "model_id": config.model_id, "model": config.to_dict(), "layer": used_layer, "pool": used_pool,
+        "precision": precision, "device": str(dev), "channels_last": cl, "batch_size": batch_size,
+        "num_workers": workers, "stimuli": stim.describe(), "n_stimuli": int(feats.shape[0]),
+        "n_features": int(feats.shape[1]), "seconds": round(seconds, 3),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     result = ExtractedFeatures(stim.ids, feats, metadata)
@@ -317,6 +294,29 @@ def extract_features(
         store.put(key, result)
         result = ExtractedFeatures(result.ids, result.features, {**metadata, "cache_key": key})
     return result.with_labels(stim.labels)
+
+
+def _embed(
+    loaded: LoadedModel, stim: Stimuli, layer_name: str, pool_name: str, dev: Any, batch_size: int,
+    num_workers: int | None, precision: str, channels_last: bool | None, progress: bool | None,
+) -> tuple[np.ndarray, str, str, int, bool]:
+    """(features, layer used, pool used, loader workers, channels-last) for built ``loaded``."""
+    config = loaded.config
+    if config.modality == "text":
+        if layer_name != "output" or pool_name != "none":
+            raise InputError(f"{config.model_id}: text models give only layer 'output' (pool 'none').")
+        if loaded.encode_text is None:  # pragma: no cover - every text source sets it
+            raise InputError(f"{config.model_id}: cannot encode text.")
+        raw = _call_user(config.model_id, "all texts", lambda: loaded.encode_text(
+            list(stim.items), batch_size=batch_size, device=str(dev)))
+        return check_batch_output(raw, len(stim), config.model_id, "all texts", stim.ids), "output", "none", 0, False
+    from .layers import layer_reader
+
+    used_layer, used_pool, read = layer_reader(loaded, layer_name, pool_name)
+    workers = default_num_workers(dev, len(stim), batch_size) if num_workers is None else num_workers
+    cl = (dev.type == "cuda") if channels_last is None else bool(channels_last)
+    feats = _run_images(loaded, read, stim, dev, batch_size, workers, precision, cl, progress, torch_module())
+    return feats, used_layer, used_pool, workers, cl
 
 
 def _layer_name(layer: str) -> str:
