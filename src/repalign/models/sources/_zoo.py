@@ -13,8 +13,8 @@ Examples
 >>> from repalign.models import ModelOptions, extract_features
 >>> settings = {"n_classes": 3, "n_per_class": 8, "models_per_family": 2, "seed": 0}
 >>> zoo_model_ids(settings)[:2]
-['zoo:noise-0', 'zoo:noise-1']
->>> extract_features("zoo:noise-0", None, options=ModelOptions(zoo=settings)).shape
+['zoo:noise-00', 'zoo:noise-01']
+>>> extract_features("zoo:noise-00", None, options=ModelOptions(zoo=settings)).shape
 (24, 64)
 """
 
@@ -77,7 +77,7 @@ class ZooSource(Source):
     requires = ()
     modality = "synthetic"
     summary = "a model of the synthetic zoo (repalign.theory.make_zoo; settings via ModelOptions(zoo=...))"
-    example = "zoo:noise-0"
+    example = "zoo:noise-00"
 
     def config(self, name: str, options: ModelOptions) -> ModelConfig:
         settings = dict(DEFAULT_ZOO if options.zoo is None else options.zoo)
