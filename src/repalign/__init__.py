@@ -25,7 +25,7 @@ from ._errors import DataNotFoundError, InputError, MissingDependencyError, Repa
 
 #: Public names loaded on first access, and the module that defines each.
 _LAZY: dict[str, str] = {
-    "load_representation": ".io",
+    "load_representation": ".loading",
     "Alignment": ".metrics",
     "compare": ".metrics",
     "compare_many": ".metrics",
@@ -40,7 +40,7 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # static analysers see the eager imports
-    from .io import load_representation
+    from .loading import load_representation
     from .metrics import (
         Alignment,
         compare,

@@ -130,7 +130,7 @@ def test_what_user_code_returns_is_checked(pngs):
         extract_features(lambda x: torch.cat([x, x]).flatten(1), pngs, transform=tf, batch_size=2)
     with pytest.raises(InputError, match=r"NaN or infinite features on batch 1 .*first: stimulus 'img0.png'"):
         extract_features(lambda x: x.flatten(1) / 0.0, pngs, transform=tf, batch_size=2)
-    with pytest.raises(InputError, match="complex features"):
+    with pytest.raises(InputError, match="complex"):
         extract_features(lambda x: torch.complex(x.flatten(1), x.flatten(1)), pngs, transform=tf)
     with pytest.raises(InputError, match=r"callable:.*gives shape \(3, 32, 32\) per stimulus.*choose a pool.*batch 1 of 1"):
         extract_features(lambda x: x.numpy(), pngs, transform=tf, batch_size=8)
@@ -156,13 +156,13 @@ def test_what_user_code_returns_is_checked(pngs):
 def test_complex_features_are_refused_on_save_and_load(tmp_path):
     from repalign.models import ExtractedFeatures
 
-    with pytest.raises(InputError, match="complex features"):
+    with pytest.raises(InputError, match="complex"):
         ExtractedFeatures(("a", "b"), np.ones((2, 2), dtype=complex))
     p = tmp_path / "c.npz"
     np.savez(p, ids=np.array(["a", "b"]), features=np.ones((2, 2), dtype=complex))
     from repalign.models import load_features
 
-    with pytest.raises(InputError, match="complex features"):
+    with pytest.raises(InputError, match="complex"):
         load_features(p)
 
 

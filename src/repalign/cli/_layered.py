@@ -9,8 +9,12 @@ from typing import Any
 from ._common import format_table, print_json
 
 
-def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[[argparse.Namespace, list[str]], Any]) -> int:
-    """Align every layer of ``args.b`` with ``rep_a``; JSON ``"layers": {name: {metric: value}}``."""
+def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[..., tuple[Any, str]]) -> int:
+    """Align every layer of ``args.b`` with ``rep_a``; JSON ``"layers": {name: {metric: value}}``.
+
+    ``noise_ceiling(args, metrics, compared_ids)`` is align's own (ceiling, why-not) helper,
+    so the ceiling is the one a single-layer run would print.
+    """
     from ..models import compare_layers, load_layered_features
 
     layered = load_layered_features(args.b)
@@ -20,7 +24,8 @@ def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[[a
     )
     first = next(iter(results.values()))
     metrics = list(first.scores)
-    ceiling = noise_ceiling(args, metrics)
+    in_b = set(layered.ids)
+    ceiling, ceiling_note = noise_ceiling(args, metrics, [x for x in rep_a.ids if x in in_b])
     if args.json:
         out: dict[str, Any] = {
             "n_stimuli": first.n_stimuli, "similarity": first.similarity, "ties": first.ties,
@@ -35,6 +40,8 @@ def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[[a
             out["confidence"], out["n_bootstrap"] = first.confidence, first.n_bootstrap
         if ceiling is not None:
             out["noise_ceiling"] = ceiling.to_dict()
+        elif ceiling_note:
+            out["noise_ceiling_omitted"] = ceiling_note
         print_json(out)
         return 0
     print(f"A: {args.a}: {rep_a.kind} ({rep_a.n_stimuli} stimuli)")
@@ -55,4 +62,6 @@ def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[[a
     if ceiling is not None:
         print("\nnoise ceiling [lower, upper]: " + ", ".join(
             f"{m} [{ceiling[m].lower:.4f}, {ceiling[m].upper:.4f}]" for m in metrics))
+    elif ceiling_note:
+        print(f"\nno noise ceiling: {ceiling_note}")
     return 0
