@@ -15,19 +15,28 @@ and prints images/s of both, their ratio (goal >= 0.95), and the cache-hit time 
 fraction of the extraction time (goal < 5%). Runs alternate between the two to share
 the machine's state; the median of ``--repeats`` is reported.
 
+It then prints images/s on whatever device is present (CUDA if torch sees one, else the
+CPU) with torch's default threads, with 1 thread, and with N threads (every core this
+process may use), the thread counts and loader workers planned by
+:func:`repalign._threads.thread_plan`.
+
 With CUDA, it also reports bf16 images/s (autocast, channels-last, DataLoader workers) for
-resnet50 and vit_base_patch16_224, repalign and the bare loop with the same settings.
+resnet50 and vit_base_patch16_224, repalign and the bare loop with the same settings, and
+whether bf16 moves the results: the Pearson correlation between the cosine-similarity
+matrices (upper triangle) of the bf16 and fp32 features, and their largest difference.
 
 Usage::
 
     python benchmarks/bench_extract.py                          # resnet18, 120 Peterson animals, batch 32
     python benchmarks/bench_extract.py --model vit_small_patch16_224 --repeats 5
     python benchmarks/bench_extract.py --images path/to/folder  # any image folder
+    python benchmarks/bench_extract.py --skip-comparison          # only the thread sweep (and GPU)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -157,6 +166,33 @@ def cpu_comparison(args, pairs):
           f"= {100 * t_hit / t_extract:.2f}% of the extraction time (goal < 5%)")
 
 
+def thread_sweep(args, pairs):
+    """images/s on the present device: torch's default threads, 1 thread, N threads."""
+    import torch
+
+    from repalign._threads import available_cores, limited_threads, thread_plan
+    from repalign.models import extract_features, load_model
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    loaded = load_model(f"timm:{args.model}", pretrained=False)
+    n = len(pairs)
+    cores = available_cores()
+    print(f"threads on {device} ({cores} cores available), {n} images, batch {args.batch_size}:")
+    for label, threads in (("default", None), ("1 thread", 1), (f"{cores} threads", cores)):
+        plan = thread_plan(threads=threads, loader=True, gpu=device == "cuda") if threads else None
+        with limited_threads(plan) if plan else contextlib.nullcontext():
+            workers = plan.loader_workers if plan else None
+
+            def run():
+                return extract_features(loaded, pairs, batch_size=args.batch_size, device=device,
+                                        num_workers=workers, cache=False, progress=False)
+
+            run()  # warm-up
+            times = [timed(run)[0] for _ in range(args.repeats)]
+            used = f"torch {torch.get_num_threads()} intra-op, {run().metadata['num_workers']} loader workers"
+        print(f"  {label:12s} {n / statistics.median(times):8.1f} images/s   ({used})")
+
+
 def gpu_bf16(args, pairs):
     import torch
 
@@ -169,7 +205,9 @@ def gpu_bf16(args, pairs):
     n = max(len(pairs), args.gpu_images)
     big = find_images(args.images, n)
     paths = [p for _, p in big]
-    workers = min(8, (os.cpu_count() or 2) - 1)
+    from repalign._threads import thread_plan
+
+    workers = thread_plan(loader=True, gpu=True).loader_workers
     print(f"GPU {torch.cuda.get_device_name(0)}: bf16 autocast, channels-last, {workers} workers, "
           f"{n} images, batch {args.gpu_batch_size}")
     for arch in ("resnet50", "vit_base_patch16_224"):
@@ -184,6 +222,19 @@ def gpu_bf16(args, pairs):
                                                    device="cuda", num_workers=workers, cache=False, progress=False))
         print(f"  {arch:22s} repalign {n / t_ours:8.1f} images/s   bare {n / t_bare:8.1f} images/s   "
               f"ratio {t_bare / t_ours:.3f}")
+        check = big[: min(len(big), 512)]
+        f32 = extract_features(loaded, check, batch_size=args.gpu_batch_size, device="cuda", cache=False).features
+        b16 = extract_features(loaded, check, batch_size=args.gpu_batch_size, precision="bf16", device="cuda",
+                               cache=False).features
+        s32, s16 = (_cosine_upper(x) for x in (f32, b16))
+        print(f"  {'':22s} bf16 vs fp32 on {len(check)} images: similarity-matrix Pearson r = "
+              f"{np.corrcoef(s32, s16)[0, 1]:.6f}, max |difference of cosine similarity| = {np.abs(s32 - s16).max():.2e}")
+
+
+def _cosine_upper(features):
+    x = features / np.linalg.norm(features, axis=1, keepdims=True)
+    sim = x @ x.T
+    return sim[np.triu_indices(len(x), 1)]
 
 
 def main() -> int:
@@ -196,12 +247,15 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=None, help="repalign DataLoader workers (default: its own)")
     ap.add_argument("--gpu-images", type=int, default=2048)
     ap.add_argument("--gpu-batch-size", type=int, default=256)
+    ap.add_argument("--skip-comparison", action="store_true", help="skip the bare-loop comparison and the cache hit")
     args = ap.parse_args()
     import logging
 
     logging.basicConfig(level=logging.WARNING)
     pairs = find_images(args.images, args.n_images)
-    cpu_comparison(args, pairs)
+    if not args.skip_comparison:
+        cpu_comparison(args, pairs)
+    thread_sweep(args, pairs)
     gpu_bf16(args, pairs)
     return 0
 

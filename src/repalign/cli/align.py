@@ -89,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
 
     common = {"data_root": args.data_root, "symmetrize": args.symmetrize, "id_column": args.id_column}
     rep_a = resolve_representation(args.a, kind=args.kind_a, **common)
+    from ..models.features import is_layered_file
+
+    if is_layered_file(args.b):  # a multi-layer feature file: every layer against A
+        from ._layered import run_layered
+
+        return run_layered(args, rep_a, _noise_ceiling)
     rep_b = resolve_representation(args.b, kind=args.kind_b, **common)
     result = compare(
         rep_a, rep_b, metrics=args.metric, similarity=args.similarity, ties=args.ties,

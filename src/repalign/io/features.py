@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,14 @@ from .npz import read_npz
 __all__ = ["ExtractedFeatures", "load_features", "features_checksum"]
 
 
-def features_checksum(ids: tuple[str, ...], features: np.ndarray) -> str:
-    """SHA-256 over the ids (as JSON) and the features' dtype, shape and bytes."""
+def features_checksum(ids: tuple[str, ...], features: np.ndarray, labels: tuple[str, ...] | None = None) -> str:
+    """SHA-256 over the ids (as JSON), the features' dtype, shape and bytes, and the labels if any."""
     h = hashlib.sha256()
     h.update(json.dumps(list(ids)).encode("utf-8"))
     h.update(f"{features.dtype.str}{features.shape}".encode("ascii"))
     h.update(np.ascontiguousarray(features).tobytes())
+    if labels is not None:
+        h.update(json.dumps(["labels", *labels]).encode("utf-8"))
     return h.hexdigest()
 
 
@@ -50,6 +52,8 @@ class ExtractedFeatures:
         device, timing, cache key.
     cache_hit : bool
         Whether they came from the feature cache.
+    labels : tuple of str or None
+        A class label per stimulus (an ImageFolder's class folders), saved as ``labels``.
 
     Examples
     --------
@@ -63,9 +67,10 @@ class ExtractedFeatures:
     features: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     cache_hit: bool = False
+    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        arr = np.asarray(self.features)
+        arr = real_array(self.features, str(self.metadata.get("model_id", "model")), what="features", cast=False)
         if arr.ndim != 2 or arr.shape[0] != len(self.ids):
             raise InputError(f"features of shape {arr.shape} do not match {len(self.ids)} stimulus ids.")
         if not np.isfinite(arr).all():
@@ -78,6 +83,15 @@ class ExtractedFeatures:
         arr.setflags(write=False)
         object.__setattr__(self, "features", arr)
         object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
+        if self.labels is not None:
+            labels = tuple(str(x) for x in self.labels)
+            if len(labels) != len(self.ids):
+                raise InputError(f"{len(labels)} labels for {len(self.ids)} stimuli.")
+            object.__setattr__(self, "labels", labels)
+
+    def with_labels(self, labels: tuple[str, ...] | None) -> ExtractedFeatures:
+        """The same features with these labels (unchanged when ``labels`` is None)."""
+        return self if labels is None else replace(self, labels=tuple(labels))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -97,17 +111,17 @@ class ExtractedFeatures:
         if p.suffix.lower() != ".npz":
             raise InputError(f"{p}: feature files are .npz; give a path ending in .npz.")
         meta_text = json.dumps(self.metadata, sort_keys=True, default=str)
+        arrays = {"ids": np.array(self.ids, dtype=str), "features": self.features, "metadata": np.array(meta_text),
+                  "checksum": np.array(features_checksum(self.ids, self.features, self.labels))}
+        if self.labels is not None:
+            arrays["labels"] = np.array(self.labels, dtype=str)
         with atomic_path(p, what="feature file") as tmp, open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                ids=np.array(self.ids, dtype=str),
-                features=self.features,
-                metadata=np.array(meta_text),
-                checksum=np.array(features_checksum(self.ids, self.features)),
-            )
+            np.savez(fh, **arrays)
         if sidecar:
             side = p.with_suffix(".json")
             summary = {"file": p.name, "n_stimuli": self.shape[0], "n_features": self.shape[1], **self.metadata}
+            if self.labels is not None:
+                summary["labels"] = {"n_classes": len(set(self.labels)), "source": "class sub-folders"}
             with atomic_write(side, what="feature file metadata") as fh:
                 json.dump(summary, fh, indent=2, sort_keys=True, default=str)
                 fh.write("\n")
@@ -133,7 +147,8 @@ def load_features(path: str | os.PathLike[str]) -> ExtractedFeatures:
     feats = real_array(data["features"], str(p), what="features", cast=False)
     if feats.dtype != np.float32:
         feats = feats.astype(np.float32)
-    if "checksum" in data and str(data["checksum"]) != features_checksum(ids, feats):
+    labels = tuple(decode_ids(data["labels"], str(p))) if "labels" in data else None
+    if "checksum" in data and str(data["checksum"]) != features_checksum(ids, feats, labels):
         raise InputError(f"{p}: checksum mismatch; the file is corrupt or was edited.")
     meta: dict[str, Any] = {}
     if "metadata" in data:
@@ -141,4 +156,4 @@ def load_features(path: str | os.PathLike[str]) -> ExtractedFeatures:
             meta = json.loads(str(data["metadata"]))
         except ValueError as exc:
             raise InputError(f"{p}: its metadata is not valid JSON ({exc}).") from exc
-    return ExtractedFeatures(ids, feats, meta)
+    return ExtractedFeatures(ids, feats, meta, labels=labels)
