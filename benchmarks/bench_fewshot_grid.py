@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_fewshot import make_features  # noqa: E402
+from bench_fewshot import make_features
 
 SHOTS = [1, 5, 20, 50]
 SEEDS = 3

@@ -21,7 +21,7 @@ from .heads import HeadConfig, Standardizer
 from .probe import fit_logistic_batch
 from .splits import FewShotSplit
 
-__all__ = ["linear_fits", "neural_fits", "PROBES", "MAX_PROBLEMS"]
+__all__ = ["MAX_PROBLEMS", "PROBES", "linear_fits", "neural_fits"]
 
 log = logging.getLogger(__name__)
 

@@ -36,6 +36,7 @@ Torch is imported inside functions only.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -47,7 +48,7 @@ import numpy as np
 from .._errors import InputError
 from .._validation import check_option, optional_import
 
-__all__ = ["HeadProblem", "ProblemResult", "train_head_problems", "PRECISIONS", "resolve_precision"]
+__all__ = ["PRECISIONS", "HeadProblem", "ProblemResult", "resolve_precision", "train_head_problems"]
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ def train_head_problems(
     init_gens = [torch.Generator().manual_seed(_mix(p.seed, p.rows.size, head_tag, 0)) for p in probs]
     widths = [d, K] if head == "mlp1" else [d, int(cfg.hidden), K]
     params: list[Any] = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+    for fan_in, fan_out in itertools.pairwise(widths):
         pairs = [_init_layer(torch, fan_in, fan_out, g) for g in init_gens]
         params += [torch.stack([w for w, _ in pairs]).to(dev), torch.stack([b for _, b in pairs]).to(dev)]
     opt = _Optimizer(torch, params, cfg, steps)

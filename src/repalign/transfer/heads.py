@@ -31,8 +31,18 @@ import numpy as np
 from .._errors import InputError
 from .._validation import check_option, optional_import
 
-__all__ = ["NEURAL_HEADS", "OPTIMIZERS", "STANDARDIZATIONS", "HeadConfig", "TrainedHeads", "train_heads",
-           "default_config", "standardize_features", "Standardizer", "with_overrides"]
+__all__ = [
+    "NEURAL_HEADS",
+    "OPTIMIZERS",
+    "STANDARDIZATIONS",
+    "HeadConfig",
+    "Standardizer",
+    "TrainedHeads",
+    "default_config",
+    "standardize_features",
+    "train_heads",
+    "with_overrides",
+]
 
 log = logging.getLogger(__name__)
 

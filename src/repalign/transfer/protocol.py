@@ -10,8 +10,6 @@ Student-t confidence interval over seeds.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,10 +22,25 @@ from .fits import PROBES, linear_fits, neural_fits
 from .grid import PRECISIONS, resolve_precision
 from .heads import NEURAL_HEADS, STANDARDIZATIONS, HeadConfig, default_config
 from .splits import PAPER_SHOTS, FewShotSplit, encode_labels, make_splits
-from .summary import INTERVAL_METHOD, RESULT_COLUMNS, STATUS_COLUMNS, FewShotResult, check_confidence, t_interval
+from .summary import (
+    INTERVAL_METHOD,
+    RESULT_COLUMNS,
+    STATUS_COLUMNS,
+    FewShotResult,
+    check_confidence,
+    t_interval,
+)
 
-__all__ = ["HEADS", "FewShotResult", "run_fewshot", "run_fewshot_many", "t_interval", "resolve_device", "RESULT_COLUMNS",
-           "INTERVAL_METHOD"]
+__all__ = [
+    "HEADS",
+    "INTERVAL_METHOD",
+    "RESULT_COLUMNS",
+    "FewShotResult",
+    "resolve_device",
+    "run_fewshot",
+    "run_fewshot_many",
+    "t_interval",
+]
 
 log = logging.getLogger(__name__)
 

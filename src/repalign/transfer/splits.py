@@ -25,7 +25,7 @@ import numpy as np
 from .._errors import InputError
 from .._validation import preview
 
-__all__ = ["PAPER_SHOTS", "FewShotSplit", "make_splits", "check_split", "encode_labels"]
+__all__ = ["PAPER_SHOTS", "FewShotSplit", "check_split", "encode_labels", "make_splits"]
 
 #: Shot counts of the paper's protocol.
 PAPER_SHOTS: tuple[int, ...] = (1, 5, 10, 20, 40, 80)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._errors import InputError
 
-__all__ = ["FewShotResult", "t_interval", "check_confidence", "INTERVAL_METHOD", "RESULT_COLUMNS", "STATUS_COLUMNS"]
+__all__ = ["INTERVAL_METHOD", "RESULT_COLUMNS", "STATUS_COLUMNS", "FewShotResult", "check_confidence", "t_interval"]
 
 #: Columns of the long table (``fewshot.parquet``).
 RESULT_COLUMNS: tuple[str, ...] = ("model", "dataset", "head", "shots", "seed", "accuracy")
