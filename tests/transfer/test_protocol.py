@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from repalign import InputError
-from repalign.transfer import protocol
+from repalign.transfer import fits
 from repalign.transfer.heads import HeadConfig, standardize_features
 from repalign.transfer.protocol import RESULT_COLUMNS, run_fewshot, t_interval
 from repalign.transfer.splits import make_splits
@@ -78,22 +78,24 @@ def test_probe_accuracy_equals_sklearn_on_each_split(rng: np.random.Generator) -
 def test_training_sees_only_training_rows(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
     X, labels = _data(rng)
     seen: list[tuple[str, np.ndarray]] = []
-    real_probe, real_heads = protocol.fit_logistic_batch, protocol.train_heads
+    real_probe, real_heads = fits.fit_logistic_batch, fits.train_head_problems
 
     def spy_probe(Xtr, ytr, **kw):
         seen.append(("linear", np.array(Xtr)))
         return real_probe(Xtr, ytr, **kw)
 
-    def spy_heads(head, Xtr, ytr, **kw):
-        seen.append((head, np.array(Xtr)))
-        return real_heads(head, Xtr, ytr, **kw)
+    def spy_heads(head, design, problems, **kw):
+        # the whole grid is one program: what each problem trains on is design[rows]
+        seen.append((head, [np.array(design)[p.rows] for p in problems]))
+        return real_heads(head, design, problems, **kw)
 
-    monkeypatch.setattr(protocol, "fit_logistic_batch", spy_probe)
-    monkeypatch.setattr(protocol, "train_heads", spy_heads)
+    monkeypatch.setattr(fits, "fit_logistic_batch", spy_probe)
+    monkeypatch.setattr(fits, "train_head_problems", spy_heads)
     run_fewshot(X, labels, shots=[1, 4], heads="linear,mlp1", seeds=2, head_config=FAST)
     splits = {(s.seed, s.shots): s for s in make_splits(labels, shots=[1, 4], seeds=2)}
     probe_calls = [x for h, x in seen if h == "linear"]
     head_calls = [x for h, x in seen if h == "mlp1"]
+    head_calls = [np.stack(head_calls[0][i:i + 2]) for i in (0, 2)]  # problems (shots 1: seeds 0, 1), (shots 4: seeds 0, 1)
     # probe: one seed per call on CPU, shot counts in order, raw training rows exactly
     for x, key in zip(probe_calls, [(0, 1), (0, 4), (1, 1), (1, 4)]):
         np.testing.assert_array_equal(x[0], X[splits[key].train])

@@ -6,7 +6,8 @@
 * :func:`make_splits` -- class-balanced, disjoint, nested, reproducible splits;
 * :func:`fit_logistic` / :func:`fit_logistic_batch` -- multinomial logistic regression at
   scikit-learn's optimum, fast (numpy on CPU, torch on GPU);
-* :func:`train_heads` -- the dropout heads ``mlp1`` and ``mlp2`` (PyTorch), batched over seeds;
+* :func:`train_heads` / :func:`train_head_problems` -- the dropout heads ``mlp1`` and ``mlp2``
+  (PyTorch), every (model, shots, seed) problem of a grid in one batched program;
 * :func:`load_cifar100`, :func:`load_image_folder`, :func:`load_image_set` -- labelled
   image sets (CIFAR-100 python release through a restricted unpickler, ImageFolder layouts);
 * :func:`load_labelled_features` -- features files with labels.
@@ -16,10 +17,12 @@ Torch is imported only inside the functions that need it.
 
 from .datasets import ImageSet, load_cifar100, load_image_folder, load_image_set
 from ..io.labels import LabelledFeatures, load_labelled_features
+from .grid import train_head_problems
 from .heads import HeadConfig, default_config, train_heads
 from .probe import LogisticProbe, fit_logistic, fit_logistic_batch, logistic_objective
-from .protocol import HEADS, RESULT_COLUMNS, FewShotResult, run_fewshot, run_fewshot_many, t_interval
+from .protocol import HEADS, run_fewshot, run_fewshot_many
 from .splits import PAPER_SHOTS, FewShotSplit, make_splits
+from .summary import RESULT_COLUMNS, FewShotResult, t_interval
 
 __all__ = [
     "HEADS",
@@ -43,5 +46,6 @@ __all__ = [
     "run_fewshot",
     "run_fewshot_many",
     "t_interval",
+    "train_head_problems",
     "train_heads",
 ]

@@ -39,10 +39,10 @@ __all__ = [
     "CIFAR100_FILE_MD5",
     "ImageSet",
     "RestrictedUnpickler",
-    "read_cifar_pickle",
     "load_cifar100",
     "load_image_folder",
     "load_image_set",
+    "read_cifar_pickle",
 ]
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import numpy as np
 from .._errors import InputError
 from .datasets import ImageSet, load_image_set
 
-__all__ = ["materialize_images", "subset_per_class", "image_set_features"]
+__all__ = ["image_set_features", "materialize_images", "subset_per_class"]
 
 log = logging.getLogger(__name__)
 

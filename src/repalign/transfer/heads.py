@@ -31,8 +31,18 @@ import numpy as np
 from .._errors import InputError
 from .._validation import check_option, optional_import
 
-__all__ = ["NEURAL_HEADS", "OPTIMIZERS", "STANDARDIZATIONS", "HeadConfig", "TrainedHeads", "train_heads",
-           "default_config", "standardize_features", "Standardizer", "with_overrides"]
+__all__ = [
+    "NEURAL_HEADS",
+    "OPTIMIZERS",
+    "STANDARDIZATIONS",
+    "HeadConfig",
+    "Standardizer",
+    "TrainedHeads",
+    "default_config",
+    "standardize_features",
+    "train_heads",
+    "with_overrides",
+]
 
 log = logging.getLogger(__name__)
 
@@ -215,14 +225,6 @@ def _forward(X: Any, layers: list[tuple[Any, Any]], *, dropout: float, generator
     return h
 
 
-def _init_linear(torch: Any, batch: int, fan_in: int, fan_out: int, gens: list[Any], device: Any) -> tuple[Any, Any]:
-    """PyTorch's default ``nn.Linear`` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), per seed."""
-    bound = 1.0 / math.sqrt(fan_in)
-    w = torch.stack([(torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound for g in gens])
-    b = torch.stack([(torch.rand(fan_out, generator=g) * 2 - 1) * bound for g in gens])
-    return w.to(device).requires_grad_(True), b.to(device).requires_grad_(True)
-
-
 def train_heads(
     head: str,
     X_train: np.ndarray,
@@ -232,8 +234,12 @@ def train_heads(
     seeds: list[int] | np.ndarray,
     config: HeadConfig | None = None,
     device: str = "cpu",
+    precision: str = "auto",
 ) -> TrainedHeads:
     """Train one neural head for a batch of training sets of the same size.
+
+    A thin layer over :func:`repalign.transfer.grid.train_head_problems` (which also takes
+    training sets of different sizes).
 
     Parameters
     ----------
@@ -249,11 +255,15 @@ def train_heads(
         Default :func:`default_config`.
     device : str
         Torch device.
+    precision : {"auto", "float32", "bfloat16"}
+        Precision of the matrix products (see :mod:`repalign.transfer.grid`).
 
     Returns
     -------
     TrainedHeads
     """
+    from .grid import HeadProblem, train_head_problems
+
     torch = optional_import("torch", extra="torch", purpose="The neural few-shot heads")
     check_option("head", head, NEURAL_HEADS)
     cfg = (config or default_config(head)).validate()
@@ -265,58 +275,13 @@ def train_heads(
     if len(seeds) != X.shape[0]:
         raise InputError(f"seeds: {len(seeds)} seeds for a batch of {X.shape[0]}.")
     B, n, d = X.shape
-    dev = torch.device(device)
-    # Per seed: a CPU generator for the initialisation (the same on every device), a numpy
-    # generator for shuffling and a device generator for dropout masks, so a seed's run does
-    # not depend on which other seeds share its batch.
-    head_tag = NEURAL_HEADS.index(head) + 1
-    init_gens = [torch.Generator().manual_seed(_mix(s, n, head_tag, 0)) for s in seeds]
-    noise_gens = [torch.Generator(device=dev).manual_seed(_mix(s, n, head_tag, 2)) for s in seeds]
-    shuffle_gens = [np.random.default_rng([s, n, head_tag, 1]) for s in seeds]
-
-    if head == "mlp1":
-        layers = [_init_linear(torch, B, d, n_classes, init_gens, dev)]
-    else:
-        layers = [_init_linear(torch, B, d, cfg.hidden, init_gens, dev),
-                  _init_linear(torch, B, cfg.hidden, n_classes, init_gens, dev)]
-    params = [p for layer in layers for p in layer]
-    if cfg.optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-
-    Xt = torch.as_tensor(X, device=dev)
-    yt = torch.as_tensor(y, device=dev)
-    bs = min(int(cfg.batch_size), n)
-    per_epoch = math.ceil(n / bs)
-    epochs = max(int(cfg.epochs), math.ceil(int(cfg.min_steps) / per_epoch))
-    total = epochs * per_epoch
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if cfg.cosine else None
-    batch_index = torch.arange(B, device=dev)[:, None]
-    loss_fn = torch.nn.functional.cross_entropy
-    last = torch.zeros(B, device=dev)
-    for _ in range(epochs):
-        order = torch.as_tensor(np.stack([g.permutation(n) for g in shuffle_gens]), device=dev)
-        for start in range(0, n, bs):
-            rows = order[:, start:start + bs]
-            xb, yb = Xt[batch_index, rows], yt[batch_index, rows]
-            logits = _forward(xb, layers, dropout=cfg.dropout, generators=noise_gens, training=True)
-            per_seed = loss_fn(logits.reshape(-1, n_classes), yb.reshape(-1), reduction="none").reshape(B, -1).mean(1)
-            opt.zero_grad(set_to_none=True)
-            per_seed.sum().backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            last = per_seed.detach()
-    frozen = [(w.detach(), b.detach()) for w, b in layers]
-    return TrainedHeads(head=head, layers=frozen, config=cfg, steps=total, final_loss=last.cpu().numpy())
-
-
-def _mix(*parts: int) -> int:
-    """A 63-bit seed from integers (stable across runs and platforms)."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
+    problems = [HeadProblem(rows=np.arange(b * n, (b + 1) * n), labels=y[b], seed=s) for b, s in enumerate(seeds)]
+    fits = train_head_problems(head, X.reshape(B * n, d), problems, n_classes=n_classes, config=cfg,
+                               device=device, precision=precision)
+    layers = [(torch.stack([f.layers[k][0] for f in fits]), torch.stack([f.layers[k][1] for f in fits]))
+              for k in range(len(fits[0].layers))]
+    return TrainedHeads(head=head, layers=layers, config=cfg, steps=fits[0].steps,
+                        final_loss=np.array([f.final_loss for f in fits]))
 
 
 def with_overrides(config: HeadConfig, **overrides: Any) -> HeadConfig:

@@ -10,10 +10,7 @@ Student-t confidence interval over seeds.
 from __future__ import annotations
 
 import logging
-import math
-import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,40 +18,34 @@ import pandas as pd
 
 from .._errors import InputError
 from .._validation import check_option, parse_list
-from .heads import NEURAL_HEADS, STANDARDIZATIONS, HeadConfig, Standardizer, default_config, train_heads
-from .probe import fit_logistic_batch
+from .fits import PROBES, linear_fits, neural_fits
+from .grid import PRECISIONS, resolve_precision
+from .heads import NEURAL_HEADS, STANDARDIZATIONS, HeadConfig, default_config
 from .splits import PAPER_SHOTS, FewShotSplit, encode_labels, make_splits
+from .summary import (
+    INTERVAL_METHOD,
+    RESULT_COLUMNS,
+    STATUS_COLUMNS,
+    FewShotResult,
+    check_confidence,
+    t_interval,
+)
 
-__all__ = ["HEADS", "FewShotResult", "run_fewshot", "run_fewshot_many", "t_interval", "resolve_device", "RESULT_COLUMNS"]
+__all__ = [
+    "HEADS",
+    "INTERVAL_METHOD",
+    "RESULT_COLUMNS",
+    "FewShotResult",
+    "resolve_device",
+    "run_fewshot",
+    "run_fewshot_many",
+    "t_interval",
+]
 
 log = logging.getLogger(__name__)
 
 #: Head names, as in the results tables.
 HEADS: tuple[str, ...] = ("linear", *NEURAL_HEADS)
-#: Columns of the long table (``fewshot.parquet``).
-RESULT_COLUMNS: tuple[str, ...] = ("model", "dataset", "head", "shots", "seed", "accuracy")
-INTERVAL_METHOD = "two-sided Student-t interval over seeds: mean +/- t(1-(1-c)/2, s-1) * sd / sqrt(s), sd with ddof=1"
-
-
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
-    """Student-t confidence interval of the mean of ``values``; None for fewer than 2 values.
-
-    Examples
-    --------
-    >>> lo, hi = t_interval([50.0, 52.0, 54.0])
-    >>> round(lo, 3), round(hi, 3)
-    (47.032, 56.968)
-    """
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    if not 0 < confidence < 1:
-        raise InputError(f"confidence must be between 0 and 1, got {confidence}.")
-    if v.size < 2:
-        return None
-    mean, sd = float(v.mean()), float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=v.size - 1)) * sd / math.sqrt(v.size)
-    return mean - half, mean + half
 
 
 def resolve_device(device: str | None) -> str:
@@ -77,58 +68,6 @@ def resolve_device(device: str | None) -> str:
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise InputError(f"device: {text!r} was requested but torch sees no CUDA GPU.")
     return text
-
-
-@dataclass
-class FewShotResult:
-    """Accuracies of every (head, shots, seed) fit, and their summary.
-
-    Attributes
-    ----------
-    table : DataFrame
-        Columns ``model, dataset, head, shots, seed, accuracy`` (percent), one row per fit.
-    details : DataFrame
-        The same rows with diagnostics: ``n_train``, ``n_eval``, ``seconds`` (wall time of the
-        batch the fit was part of, divided by its size), ``converged`` (probe) and
-        ``final_loss`` (neural heads, training loss of the last step).
-    classes : list of str
-    confidence : float
-    settings : dict
-        Everything needed to reproduce the run (shots, seeds, C, head configs, device).
-    """
-
-    table: pd.DataFrame
-    details: pd.DataFrame
-    classes: list[str]
-    confidence: float
-    settings: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> pd.DataFrame:
-        """One row per (head, shots): ``mean``, ``ci_low``, ``ci_high``, ``n_seeds``, ``accuracies``."""
-        rows = []
-        for (head, shots), grp in self.table.groupby(["head", "shots"], sort=False):
-            acc = grp.sort_values("seed")["accuracy"].to_numpy(dtype=np.float64)
-            ci = t_interval(acc, self.confidence)
-            rows.append({"head": head, "shots": int(shots), "mean": float(acc.mean()),
-                         "ci_low": None if ci is None else ci[0], "ci_high": None if ci is None else ci[1],
-                         "n_seeds": int(acc.size), "accuracies": acc.tolist()})
-        return pd.DataFrame(rows)
-
-    def records(self) -> list[dict[str, Any]]:
-        """The JSON records: one per (head, n) with ``mean``, ``interval`` ([low, high] or None
-        with a single seed) and the per-seed ``accuracies`` (percent, in seed order)."""
-        out = []
-        for row in self.summary().itertuples(index=False):
-            out.append({
-                "head": row.head, "shots": int(row.shots), "mean": float(row.mean),
-                "interval": None if row.ci_low is None else [float(row.ci_low), float(row.ci_high)],
-                "accuracies": [float(a) for a in row.accuracies],
-            })
-        return out
-
-    def wide(self) -> dict[str, float]:
-        """Columns of the wide results table: ``fewshot_<head>_<n>`` -> mean accuracy."""
-        return {f"fewshot_{r['head']}_{r['shots']}": r["mean"] for r in self.records()}
 
 
 def _check_features(features: Any, n_labels: int) -> np.ndarray:
@@ -164,15 +103,6 @@ def _head_configs(heads: list[str], head_config: HeadConfig | Mapping[str, HeadC
     return out
 
 
-def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
-    return 100.0 * float(np.mean(pred == truth))
-
-
 def run_fewshot(
     features: Any,
     labels: Sequence[object] | np.ndarray,
@@ -190,6 +120,9 @@ def run_fewshot(
     confidence: float = 0.95,
     model: str = "",
     dataset: str = "",
+    precision: str = "auto",
+    probe: str = "repalign",
+    on_fit: Callable[[], None] | None = None,
 ) -> FewShotResult:
     """Run the paper's few-shot protocol on frozen features.
 
@@ -222,9 +155,17 @@ def run_fewshot(
         Seeds trained together. Default: all seeds, except the probe on CPU (one at a time,
         which bounds memory and costs nothing there).
     confidence : float
-        Level of the intervals (default 0.95).
+        Level of the intervals (default 0.95), checked before any fit runs.
     model, dataset : str
         Written into the ``model`` and ``dataset`` columns of the table.
+    precision : {"auto", "float32", "bfloat16"}
+        Precision of the neural heads' matrix products (``auto``: bf16 on CUDA and on CPUs
+        with native bf16 matrix units, else float32; see ``docs/fewshot.md``).
+    probe : {"repalign", "sklearn"}
+        The linear head's implementation: repalign's solver (default) or scikit-learn's own
+        ``LogisticRegression`` with the same C and penalty.
+    on_fit : callable, optional
+        Called once after every (head, shots, seed) fit (progress).
 
     Returns
     -------
@@ -244,6 +185,7 @@ def run_fewshot(
         {model: _check_features(features, np.asarray(labels).shape[0])}, labels, shots=shots, heads=heads,
         seeds=seeds, ids=ids, C=C, probe_tol=probe_tol, probe_standardize=probe_standardize,
         head_config=head_config, device=device, seed_batch=seed_batch, confidence=confidence, dataset=dataset,
+        precision=precision, probe=probe, on_fit=on_fit,
     )
     settings = dict(result.settings)
     settings.pop("models")
@@ -267,6 +209,9 @@ def run_fewshot_many(
     seed_batch: int | None = None,
     confidence: float = 0.95,
     dataset: str = "",
+    precision: str = "auto",
+    probe: str = "repalign",
+    on_fit: Callable[[], None] | None = None,
 ) -> FewShotResult:
     """:func:`run_fewshot` for several models of the same examples, in one pass.
 
@@ -287,14 +232,17 @@ def run_fewshot_many(
     """
     if not isinstance(features, Mapping) or not features:
         raise InputError("features: give a non-empty mapping of model name -> (n_examples, n_features) array.")
+    check_confidence(confidence)
     head_list = parse_list("heads", heads if not isinstance(heads, str) else heads, HEADS)
     check_option("probe_standardize", probe_standardize, STANDARDIZATIONS)
+    check_option("probe", probe, PROBES)
+    check_option("precision", precision, PRECISIONS)
     codes, classes = encode_labels(labels)
     if len(classes) < 2:
         raise InputError(f"labels: need at least two classes, got {len(classes)}.")
     names = [str(k) for k in features]
     Xs = [_check_features(features[k], codes.shape[0]) for k in features]
-    splits = make_splits(codes, shots=shots, seeds=seeds, ids=ids)
+    splits = make_splits(codes, shots=shots, seeds=seeds, ids=ids, classes=classes)
     dev = resolve_device(device)
     configs = _head_configs(head_list, head_config)
     shot_list = sorted({s.shots for s in splits})
@@ -318,114 +266,33 @@ def run_fewshot_many(
         if head == "linear":
             for i, X in enumerate(Xs):
                 record = recorder(lambda _m, i=i: names[i])
-                _linear_fits(X, codes, K, shot_list, seed_list, by_key, C=C, tol=probe_tol,
-                             standardize=probe_standardize, dev=dev, seed_batch=seed_batch,
-                             record=lambda *a, record=record, **k: record(0, *a, **k))
+                linear_fits(X, codes, K, shot_list, seed_list, by_key, C=C, tol=probe_tol,
+                            standardize=probe_standardize, dev=dev, seed_batch=seed_batch, probe=probe,
+                            record=lambda *a, record=record, **k: record(0, *a, **k), on_fit=on_fit)
         else:
             for members in by_dim.values():
-                _neural_fits(head, configs[head], [Xs[i].astype(np.float32) for i in members], codes, K, shot_list,
-                             seed_list, by_key, dev=dev, seed_batch=seed_batch,
-                             record=recorder(lambda m, members=members: names[members[m]]))
+                neural_fits(head, configs[head], [Xs[i].astype(np.float32) for i in members], codes, K, shot_list,
+                            seed_list, by_key, dev=dev, seed_batch=seed_batch, precision=precision,
+                            record=recorder(lambda m, members=members: names[members[m]]), on_fit=on_fit)
     details = pd.DataFrame(rows)
     details["_order"] = details["model"].map({n: i for i, n in enumerate(names)})
     details = details.sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
-    table = details[list(RESULT_COLUMNS)].copy()
+    failed = details["status"] != "ok"
+    columns = list(RESULT_COLUMNS) + (list(STATUS_COLUMNS) if failed.any() else [])
+    table = details[columns].copy()
     table["shots"] = table["shots"].astype(np.int64)
     table["seed"] = table["seed"].astype(np.int64)
     table["accuracy"] = table["accuracy"].astype(np.float64)
+    for row in details[failed].itertuples(index=False):
+        log.warning("few-shot fit failed: model %s, head %s, %d shots, seed %d: %s",
+                    row.model or "(unnamed)", row.head, row.shots, row.seed, row.error)
     settings = {
         "shots": shot_list, "seeds": seed_list, "heads": head_list, "C": float(C), "probe_tol": probe_tol,
-        "probe_standardize": probe_standardize, "device": dev, "confidence": confidence,
+        "probe": probe, "probe_standardize": probe_standardize, "device": dev, "confidence": confidence,
+        "precision": {h: resolve_precision(precision, dev) for h in configs} if configs else {},
         "interval": INTERVAL_METHOD, "n_examples": int(codes.shape[0]), "models": names,
         "n_features": {n: int(X.shape[1]) for n, X in zip(names, Xs)},
         "n_classes": K, "head_config": {h: c.to_dict() for h, c in configs.items()},
+        "n_failed": int(failed.sum()),
     }
     return FewShotResult(table=table, details=details, classes=classes, confidence=confidence, settings=settings)
-
-
-def _linear_fits(X: np.ndarray, codes: np.ndarray, K: int, shot_list: list[int], seed_list: list[int],
-                 by_key: dict[tuple[int, int], FewShotSplit], *, C: float, tol: float, standardize: str, dev: str,
-                 seed_batch: int | None, record: Any) -> None:
-    """The probe for every (seed, shots) of one model; shot counts warm-start each other."""
-    size = seed_batch or (1 if dev == "cpu" else len(seed_list))
-    for group in _chunks(seed_list, size):
-        init = None
-        for n_shots in shot_list:
-            sp = [by_key[(s, n_shots)] for s in group]
-            Xtr = np.stack([X[s.train] for s in sp])
-            prep = Standardizer(Xtr, standardize)
-            if standardize != "none":
-                Xtr = prep.apply(Xtr)
-                init = None  # a different preprocessing per shot count: no exact warm start
-            t0 = time.perf_counter()
-            fit = fit_logistic_batch(Xtr, np.stack([codes[s.train] for s in sp]), n_classes=K, C=C,
-                                     tol=tol, init=init, device=dev)
-            del Xtr
-            seconds = (time.perf_counter() - t0) / len(sp)
-            init = (fit.coef, fit.intercept)
-            preds = _predict_linear(X, [s.test for s in sp], prep, fit.coef, fit.intercept)
-            for j, s in enumerate(sp):
-                record("linear", n_shots, s.seed, _accuracy(preds[j], codes[s.test]), s, seconds,
-                       converged=bool(fit.converged[j]), final_loss=float(fit.objective[j]))
-            log.debug("linear, %d shots, seeds %s: %.2fs per seed, %d Newton iterations",
-                      n_shots, group, seconds, int(fit.n_iter.max()))
-
-
-def _neural_fits(head: str, cfg: HeadConfig, Xs32: list[np.ndarray], codes: np.ndarray, K: int,
-                 shot_list: list[int], seed_list: list[int], by_key: dict[tuple[int, int], FewShotSplit], *,
-                 dev: str, seed_batch: int | None, record: Any) -> None:
-    """One neural head for every (model, seed, shots): all models (same feature dimension) and a
-    batch of seeds train as one stack; each problem keeps its own random generators, so the
-    results equal separate runs."""
-    size = seed_batch or len(seed_list)
-    for group in _chunks(seed_list, size):
-        for n_shots in shot_list:
-            sp = [by_key[(s, n_shots)] for s in group]
-            Xtr = np.stack([X[s.train] for X in Xs32 for s in sp])
-            prep = Standardizer(Xtr, cfg.standardize)
-            t0 = time.perf_counter()
-            ytr = np.stack([codes[s.train] for _ in Xs32 for s in sp])
-            trained = train_heads(head, prep.apply(Xtr), ytr, n_classes=K,
-                                  seeds=[s.seed for _ in Xs32 for s in sp], config=cfg, device=dev)
-            del Xtr
-            tests = [s.test for s in sp]
-            preds = _predict_heads(trained, Xs32, tests, prep, dev)
-            seconds = (time.perf_counter() - t0) / (len(sp) * len(Xs32))
-            for m in range(len(Xs32)):
-                for j, s in enumerate(sp):
-                    b = m * len(sp) + j
-                    record(m, head, n_shots, s.seed, _accuracy(preds[b], codes[s.test]), s, seconds,
-                           converged=None, final_loss=float(trained.final_loss[b]))
-            log.debug("%s, %d shots, seeds %s, %d model(s): %.2fs per fit, %d steps", head, n_shots, group,
-                      len(Xs32), seconds, trained.steps)
-
-
-_EVAL_CHUNK = 4096
-
-
-def _predict_linear(X: np.ndarray, tests: list[np.ndarray], prep: Standardizer, coef: np.ndarray,
-                    intercept: np.ndarray) -> list[np.ndarray]:
-    """Predicted class codes of the evaluation rows of every seed, in chunks of rows."""
-    out = []
-    for j, rows in enumerate(tests):
-        parts = []
-        for start in range(0, rows.size, _EVAL_CHUNK):
-            xb = prep.apply(X[rows[start:start + _EVAL_CHUNK]], index=j)
-            parts.append(np.argmax(xb @ coef[j] + intercept[j], axis=1))
-        out.append(np.concatenate(parts))
-    return out
-
-
-def _predict_heads(trained: Any, Xs32: list[np.ndarray], tests: list[np.ndarray], prep: Standardizer,
-                   device: str) -> np.ndarray:
-    """Predicted class codes ((models x seeds) x evaluation rows); every seed has as many
-    evaluation rows. ``trained`` holds the models' problems in order, each with all seeds."""
-    import torch
-
-    n = tests[0].size
-    out = []
-    for start in range(0, n, _EVAL_CHUNK):
-        xb = prep.apply(np.stack([X[rows[start:start + _EVAL_CHUNK]] for X in Xs32 for rows in tests]))
-        xt = torch.as_tensor(np.ascontiguousarray(xb, dtype=np.float32), device=device)
-        out.append(trained.logits(xt).argmax(-1).cpu().numpy())
-    return np.concatenate(out, axis=1)

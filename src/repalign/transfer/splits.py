@@ -25,7 +25,7 @@ import numpy as np
 from .._errors import InputError
 from .._validation import preview
 
-__all__ = ["PAPER_SHOTS", "FewShotSplit", "make_splits", "check_split", "encode_labels"]
+__all__ = ["PAPER_SHOTS", "FewShotSplit", "check_split", "encode_labels", "make_splits"]
 
 #: Shot counts of the paper's protocol.
 PAPER_SHOTS: tuple[int, ...] = (1, 5, 10, 20, 40, 80)
@@ -86,11 +86,13 @@ def encode_labels(labels: Sequence[object] | np.ndarray, *, name: str = "labels"
 
 
 def _seed_list(seeds: int | Iterable[int]) -> list[int]:
+    if isinstance(seeds, (bool, np.bool_, float, str)):
+        raise InputError(f"seeds: expected a number of seeds or a list of whole numbers, got {seeds!r}.")
     if isinstance(seeds, (int, np.integer)):
         if seeds < 1:
             raise InputError(f"seeds: need at least one seed, got {seeds}.")
         return list(range(int(seeds)))
-    out = [int(s) for s in seeds]
+    out = [_whole("seeds", s) for s in seeds]
     if not out:
         raise InputError("seeds: the list of seeds is empty.")
     if len(set(out)) != len(out):
@@ -100,8 +102,24 @@ def _seed_list(seeds: int | Iterable[int]) -> list[int]:
     return out
 
 
+def _whole(name: str, value: object) -> int:
+    """``value`` as an int when it is a whole number (not a bool, not 1.5), else an InputError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name}: expected whole numbers, got the boolean {value!r}.")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise InputError(f"{name}: expected whole numbers, got {value!r}.")
+
+
 def _shot_list(shots: int | Iterable[int]) -> list[int]:
-    out = [int(shots)] if isinstance(shots, (int, np.integer)) else [int(s) for s in shots]
+    if isinstance(shots, (str, bytes)):
+        raise InputError(f"shots: expected whole numbers, got the string {shots!r}.")
+    if isinstance(shots, (int, float, bool, np.integer, np.floating, np.bool_)):
+        out = [_whole("shots", shots)]
+    else:
+        out = [_whole("shots", s) for s in shots]
     if not out:
         raise InputError("shots: the list of shot counts is empty.")
     if min(out) < 1:
@@ -141,6 +159,7 @@ def make_splits(
     shots: int | Iterable[int] = PAPER_SHOTS,
     seeds: int | Iterable[int] = 5,
     ids: Sequence[object] | np.ndarray | None = None,
+    classes: Sequence[str] | None = None,
 ) -> list[FewShotSplit]:
     """Draw the class-balanced few-shot splits of the protocol.
 
@@ -155,6 +174,9 @@ def make_splits(
     ids : array-like of str, optional
         Stimulus ids. When given, each class is ordered by id before it is permuted, so a
         split does not depend on the row order of the file.
+    classes : sequence of str, optional
+        When ``labels`` are integer codes of the caller's classes, the label of each code,
+        so that errors name classes as the user knows them.
 
     Returns
     -------
@@ -174,7 +196,12 @@ def make_splits(
     >>> [(s.shots, len(s.train), len(s.test)) for s in splits]
     [(1, 2, 6), (2, 4, 4)]
     """
-    codes, classes = encode_labels(labels)
+    codes, own = encode_labels(labels)
+    if classes is not None:
+        names = [str(c) for c in classes]
+        classes = [names[int(c)] if str(c).lstrip("-").isdigit() and 0 <= int(c) < len(names) else c for c in own]
+    else:
+        classes = own
     shot_list, seed_list = _shot_list(shots), _seed_list(seeds)
     n = codes.shape[0]
     counts = np.bincount(codes)
