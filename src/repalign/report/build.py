@@ -38,7 +38,8 @@ from ..stats import (
     two_lines,
 )
 from ..stats._frame import check_columns
-from .data import FEWSHOT_PATTERN, default_columns, fewshot_columns, load_run
+from ..results import parse_column
+from .data import default_columns, fewshot_columns, load_run
 from .format import format_ci, format_number, format_p, format_r, pretty_column
 from .render import PAGE_CSS, Figure, Table, table_html, table_latex, table_markdown
 
@@ -299,7 +300,7 @@ def build_report(
     check_columns(frame, align, role="alignment column")
     if outcomes is not None:
         outs = expand_columns(frame, outcomes, role="outcome")
-        fewshot = [c for c in outs if FEWSHOT_PATTERN.match(c)]
+        fewshot = [c for c in outs if parse_column(c).kind == "fewshot" and parse_column(c).task is None]
         others = [c for c in outs if c not in fewshot]
     else:
         fewshot, others = defaults["fewshot"], defaults["robustness"]
