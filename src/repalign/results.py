@@ -501,16 +501,16 @@ _FAMILY_PREFIXES = ("tf_", "gluon_", "ig_", "ssl_", "swsl_", "legacy_", "hf_")
 
 
 def model_source(model_id: str) -> str:
-    """The source prefix of a model id (``timm:resnet50`` -> ``timm``); a bare name is ``timm``'s
-    naming, as the paper's.
+    """The source prefix of a model id (``timm:resnet50`` -> ``timm``); ``""`` for a bare name,
+    which says nothing about where the model comes from.
 
     Examples
     --------
     >>> model_source("zoo:aligned_03"), model_source("resnet50")
-    ('zoo', 'paper')
+    ('zoo', '')
     """
     source, sep, _ = str(model_id).partition(":")
-    return source if sep else "paper"
+    return source if sep else ""
 
 
 def model_family(model_id: str) -> str:

@@ -144,19 +144,22 @@ def correlation_by_shots_plot(
     """Figures 4-5: correlation with its CI against n, one panel per head, one trace per metric."""
     layout, refs = _grid(1, len(heads))
     data, notes = [], []
+    # metrics side by side around each n (as in the PNG), so their intervals do not overlap
+    offsets = np.linspace(-0.12, 0.12, len(alignments)) if len(alignments) > 1 else [0.0]
     for j, (head, pairs) in enumerate(heads.items()):
         x, y = refs[0][j]
         shots = [s for s, _ in pairs]
         for m_i, metric in enumerate(alignments):
             rows = table[table["alignment"] == metric].set_index("outcome").reindex([c for _, c in pairs])
             r = rows["r"].to_numpy(float)
+            xs = (np.array(shots, dtype=float) * 2.0 ** offsets[m_i]).tolist()
             data.append({
-                "type": "scatter", "mode": "lines+markers", "x": shots, "y": r.tolist(), "name": pretty_column(metric),
+                "type": "scatter", "mode": "lines+markers", "x": xs, "y": r.tolist(), "name": pretty_column(metric),
                 "legendgroup": metric, "showlegend": j == 0, "line": {"color": metric_color(metric, m_i), "width": 1.8},
                 "error_y": {"type": "data", "symmetric": False, "array": (rows["ci_high"] - r).tolist(),
                             "arrayminus": (r - rows["ci_low"]).tolist(), "thickness": 1.2, "width": 3},
-                "customdata": np.column_stack([rows["ci_low"], rows["ci_high"], rows["p_val"], rows["n"]]).tolist(),
-                "hovertemplate": f"{pretty_column(metric)}, n = %{{x}}<br>r = %{{y:.3f}} [%{{customdata[0]:.3f}}, "
+                "customdata": np.column_stack([rows["ci_low"], rows["ci_high"], rows["p_val"], rows["n"], shots]).tolist(),
+                "hovertemplate": f"{pretty_column(metric)}, n = %{{customdata[4]}}<br>r = %{{y:.3f}} [%{{customdata[0]:.3f}}, "
                 "%{customdata[1]:.3f}]<br>p = %{customdata[2]:.2g}, models = %{customdata[3]}<extra></extra>",
                 "xaxis": x, "yaxis": y,
             })

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ..results import classify_columns, fewshot_long, model_family, model_source, partial_aggregates, split_domains
+from ..results import classify_columns, fewshot_long, model_family, model_source, parse_column, partial_aggregates, split_domains
 from .format import format_number, pretty_column
 from .model import Report, ReportContext, Section
 from .render import Plot, Table
@@ -92,6 +92,16 @@ class ModelTable:
         return Table(self.key, "", "Models.", "", cells, pd.DataFrame(), notes=self.notes)
 
 
+def _short(column: str) -> str:
+    """A compact column heading: ``linear 5`` for ``fewshot_linear_5``, ``Pearson ρ · animals``."""
+    info = parse_column(column)
+    if info.kind == "fewshot":
+        return f"{info.task + ' ' if info.task else ''}{info.head} {info.shots}"
+    if info.kind == "domain_alignment":
+        return f"{pretty_column(str(info.metric))} · {info.domain}"
+    return pretty_column(column)
+
+
 def _number(value: Any, digits: int) -> Cell:
     v = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
     if pd.isna(v):
@@ -123,14 +133,14 @@ def model_table(ctx: ReportContext) -> ModelTable:
     spec += [(c, "robustness", 2, "plain") for c in cols.robustness]
     spec += [(c, "imagenet", 2, "plain") for c in ("imagenet_top1", "imagenet_top5") if c in frame.columns]
     for name, group, _, kind in spec:
-        label = {"interval": f"{pretty_column(name)} CI", "domains": "domains"}.get(kind, pretty_column(name))
+        label = {"interval": f"{pretty_column(name)} CI", "domains": "domains"}.get(kind, _short(name))
         title = {"domains": "human domains averaged / domains the dataset has"}.get(kind, name)
         columns.append(Column(label, group, title, shown=not (group == "domains" and many_domains), ci=kind == "interval"))
     rows = []
     for i, rec in enumerate(frame.to_dict("records")):
         model = str(rec["model"])
-        cells = [Cell(model, model.lower(), color=ctx.palette.get(ctx.colors.iloc[i], "")), Cell(model_source(model) if "source" not in rec else str(rec["source"]), "")]
-        cells[1].value = cells[1].text.lower()
+        source = str(rec["source"]) if "source" in rec and pd.notna(rec["source"]) else model_source(model)
+        cells = [Cell(model, model.lower(), color=ctx.palette.get(ctx.colors.iloc[i], "")), Cell(source or "–", source.lower())]
         if extra_family:
             cells.append(Cell(str(ctx.colors.iloc[i]), str(ctx.colors.iloc[i]).lower()))
         domains = split_domains(rec.get("human_domains"))
@@ -154,7 +164,8 @@ def model_table(ctx: ReportContext) -> ModelTable:
     names = {"id": "source / family", "alignment": "alignment", "domains": "per domain", "fewshot": "few-shot",
              "robustness": "robustness", "imagenet": "ImageNet"}
     groups = [{"key": g, "label": names[g], "shown": not (g == "domains" and many_domains)} for g in present if g != "id"]
-    notes = ["Click a heading to sort (missing values last); type in the box to filter by id, source or family."]
+    notes = ["Click a heading to sort (missing values last); type in the box to filter by id, source or family; "
+             "the boxes above show or hide groups of columns. Few-shot columns are head and n (examples per class)."]
     if partial.any():
         notes.append(f"† {int(partial.sum())} model(s) have alignment aggregates over fewer human domains than the dataset "
                      "has (hover a † for which); they are not comparable with full-dataset numbers such as the paper's.")
@@ -177,7 +188,7 @@ def models_section(rep: Report, ctx: ReportContext) -> Section:
             f"{ctx.colors.name}, double-click to show only it; drag to zoom, double-click to reset).",
             *live.explorer_plot(ctx.frame, ctx.align, outcomes, colors=ctx.colors, palette=ctx.palette),
             alt="Scatter plot of an outcome against an alignment metric, one point per model", height=460))
-    if cols.per_domain and ctx.n_models <= 60:
+    if any(len(v) > 1 for v in cols.per_domain.values()) and ctx.n_models <= 40:
         rep.add(sec, "plot", Plot(
             "figure_domains", "", "Alignment on each human domain.",
             "Alignment of each model with each human domain (menu: the metric). The aggregate columns are the means of these bars.",
