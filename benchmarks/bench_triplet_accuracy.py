@@ -16,7 +16,8 @@ import time
 import numpy as np
 
 from repalign import Representation
-from repalign.data.triplets import TripletData, triplet_accuracy
+from repalign.data.triplets import TripletData
+from repalign.evaluation.triplets import triplet_accuracy
 
 
 def loop_accuracy(sim: np.ndarray, triplets: np.ndarray, odd: np.ndarray) -> float:

@@ -122,7 +122,7 @@ def _real_alignment(models: tuple[str, ...], data_root: str | Path | None, notes
         why = f"packages {', '.join(missing)} are not installed" if missing else "no Peterson et al. (2018) data was found (use --data-root)"
         notes.append(f"Real-model section skipped: {why}.")
         return None
-    from .data import align_dataset
+    from .evaluation import align_dataset
     from .models import extract_features
 
     rows = []

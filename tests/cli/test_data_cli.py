@@ -54,7 +54,7 @@ def test_list_add_info_verify(capsys, tmp_path, rng):
     root = tmp_path / "copy"
     make_folders_copy(root, rng, n=4, images=("animals",), halves=())
     listing = run_json(capsys, "data", "list")
-    assert [d["name"] for d in listing["datasets"]] == ["peterson2018", "things"]
+    assert [d["name"] for d in listing["datasets"]] == ["peterson2018", "things", "lee", "cifar100"]
     assert listing["datasets"][0]["local"] is None and listing["datasets"][0]["download"] == "manual (see info)"
     code, out, _ = run(capsys, "data", "add", "peterson2018", str(root))
     assert code == 0 and "registered peterson2018" in out and "10 files hashed (sha256)" in out

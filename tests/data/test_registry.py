@@ -30,12 +30,19 @@ from .conftest import make_folders_copy, random_similarity, write_labeled
 
 
 def test_builtin_entries_are_complete_and_claim_no_unverified_downloads():
-    assert set(DATASETS) == {"peterson2018", "things"}
+    # The paper's two datasets first; lee (issue 11) and cifar100 (issue 14) came with verified downloads.
+    assert list(DATASETS) == ["peterson2018", "things", "lee", "cifar100"]
     for ds in DATASETS.values():
         for field in (ds.title, ds.citation, ds.licence, ds.stimuli, ds.layout, ds.obtain):
             assert len(field) > 20
         assert all(r.known_hash and r.hash_source != "unverified" for r in ds.remote)
+    for name in ("peterson2018", "things"):
+        ds = DATASETS[name]
         assert not ds.remote and "No download URL and hash have been verified" in ds.obtain
+    assert [r.known_hash for r in DATASETS["lee"].remote] == [
+        "sha256:8c799cdebb00192ecb63f3e28c6eeee0e2f64fcb8dad3bc68982e551f2ae5b1c"]
+    assert [r.known_hash for r in DATASETS["cifar100"].remote] == ["md5:eb9058c3a382ffc7106e4002c42a8d85"]
+    assert {ds.role for ds in DATASETS.values()} == {"human", "transfer"} and DATASETS["cifar100"].role == "transfer"
     assert get_dataset("peterson2018").parts == ("animals", "automobiles", "fruits", "furniture", "various", "vegetables")
     with pytest.raises(InputError, match=r"Unknown dataset 'peterson'.*Did you mean 'peterson2018'"):
         get_dataset("peterson")

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repalign import DataNotFoundError, InputError, Representation
-from repalign.data.triplets import load_triplets, odd_one_out_accuracy, triplet_accuracy, triplet_ceiling
+from repalign.data.triplets import load_triplets
+from repalign.evaluation.triplets import odd_one_out_accuracy, triplet_accuracy, triplet_ceiling
 
 
 def loop_odd_one_out(sim, triplets, odd, ties):

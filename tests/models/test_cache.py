@@ -124,7 +124,7 @@ def test_corrupt_entry_is_detected_and_recomputed(damage, load_counter, image_fo
 
 
 def test_writes_are_atomic(monkeypatch, image_folder):
-    import repalign.models.features as feat_mod
+    import repalign.io.features as feat_mod
 
     def exploding_savez(fh, **arrays):
         fh.write(b"half an entry")

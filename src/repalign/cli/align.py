@@ -8,16 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# The option lists of the parser, spelled out in _choices so that building it imports nothing heavy.
+from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 from ._common import add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    from ..data.triplets import TRIPLET_METRICS
-    from ..metrics import DEFAULT_METRICS, METRICS, TIE_POLICIES
-    from ..similarity import SIMILARITY_FUNCTIONS
-
     p = subparsers.add_parser(
         "align",
         help="alignment metrics between two representations",
@@ -43,8 +41,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--kind-b", choices=("similarity", "dissimilarity", "features"), help="what B holds (overrides detection)")
     p.add_argument("--symmetrize", action="store_true", help="accept asymmetric matrices as (M + M.T) / 2")
     p.add_argument("--intersect", action="store_true", help="compare only the stimulus ids both have")
-    p.add_argument("--data-root", type=Path, help="folder of the dataset named by a reference such as peterson2018:animals")
+    p.add_argument("--data-root", type=Path, help="folder holding the datasets named by references such as "
+                   "peterson2018:animals (e.g. ../shared/data), or the dataset's own folder")
     p.add_argument("--items", type=Path, help="item list (one id a line) that the indices of a triplet file refer to")
+    p.add_argument("--index-base", type=int, choices=(0, 1), help="index of the first item in an integer-indexed "
+                   "triplet file (default: inferred only when the file proves it, else an error asks)")
+    p.add_argument("--choice-base", type=int, choices=(0, 1), help="coding of a triplet file's odd-one-out position "
+                   "column: 1 for 1/2/3, 0 for 0/1/2 (default: inferred only when the file proves it)")
+    p.add_argument("--id-column", metavar="NAME", help="the stimulus id column of feature tables (CSV/TSV/Parquet)")
     p.add_argument("--example", action="store_true", help="write a synthetic example pair and align it (no data needed)")
     p.add_argument("--example-dir", type=Path, help="where --example writes its files (default: a new temporary folder)")
     add_json_flag(p)
@@ -76,27 +80,30 @@ def run(args: argparse.Namespace) -> int:
         log.info("example: wrote %s and %s", args.a, args.b)
     if not args.a or not args.b:
         raise InputError("align needs two inputs A and B (or --example).")
-    from ..data.triplets import TRIPLET_METRICS
+    from ._choices import TRIPLET_METRICS
 
     metric_names = [m.strip() for m in str(args.metric).split(",") if m.strip()]
     if any(m in TRIPLET_METRICS.values() for m in metric_names):
         return _run_triplets(args, metric_names)
     from ..data.references import resolve_representation
 
-    rep_a = resolve_representation(args.a, data_root=args.data_root, kind=args.kind_a, symmetrize=args.symmetrize)
-    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
+    common = {"data_root": args.data_root, "symmetrize": args.symmetrize, "id_column": args.id_column}
+    rep_a = resolve_representation(args.a, kind=args.kind_a, **common)
+    rep_b = resolve_representation(args.b, kind=args.kind_b, **common)
     result = compare(
         rep_a, rep_b, metrics=args.metric, similarity=args.similarity, ties=args.ties,
         bootstrap=args.bootstrap, confidence=args.confidence, seed=args.seed,
         how="intersect" if args.intersect else "exact",
     )
-    ceiling = _noise_ceiling(args, list(result.scores))
+    ceiling, ceiling_note = _noise_ceiling(args, list(result.scores), _compared_ids(rep_a, rep_b))
     if args.json:
         out = result.to_dict()
         out["a"] = {"path": args.a, "kind": rep_a.kind, "n_stimuli": rep_a.n_stimuli}
         out["b"] = {"path": args.b, "kind": rep_b.kind, "n_stimuli": rep_b.n_stimuli}
         if ceiling is not None:
             out["noise_ceiling"] = ceiling.to_dict()
+        elif ceiling_note:
+            out["noise_ceiling_omitted"] = ceiling_note
         print_json(out)
         return 0
     print(f"A: {args.a}: {_describe(rep_a, args.similarity)}")
@@ -119,35 +126,51 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row)
     print(format_table(rows, header))
     if ceiling is not None:
-        print(f"\nnoise ceiling of {ceiling.source}: lower = one half of the participants against the other, "
+        on = f" on the {ceiling.n_stimuli} compared stimuli" if args.intersect else ""
+        print(f"\nnoise ceiling of {ceiling.source}{on}: lower = one half of the participants against the other, "
               "upper = each half against the full data (see docs/data.md)")
+    elif ceiling_note:
+        print(f"\nno noise ceiling: {ceiling_note}")
     return 0
 
 
-def _noise_ceiling(args: argparse.Namespace, metrics: list[str]) -> Any:
-    """The noise ceiling when A or B is a dataset reference whose copy has split halves, else None."""
+def _compared_ids(rep_a: Any, rep_b: Any) -> list[str]:
+    """The stimulus ids the scores were computed on (all of A, or with --intersect those B has too)."""
+    in_b = set(rep_b.ids)
+    return [x for x in rep_a.ids if x in in_b]
+
+
+def _noise_ceiling(args: argparse.Namespace, metrics: list[str], compared: list[str]) -> tuple[Any, str]:
+    """(ceiling, "") when A or B is a dataset reference whose copy has split halves; else (None, why not).
+
+    The ceiling is computed on the stimuli the scores were computed on (``--intersect``
+    compares only the shared ones), so score and ceiling describe the same pairs.
+    """
     from .._errors import RepalignError
-    from ..data.references import is_reference, load_reference, parse_reference, split_halves
+    from ..data.references import is_reference, matrix_part, parse_reference
     from ..data.registry import get_dataset
-    from ..data.reliability import noise_ceiling
+    from ..evaluation.ceilings import part_ceiling
 
     for spec in (args.a, args.b):
         if is_reference(spec) and get_dataset(parse_reference(spec).name).kind == "matrices":
             try:
-                halves = split_halves(spec, data_root=args.data_root)
-                if halves is not None:
-                    full = load_reference(spec, data_root=args.data_root)
-                    return noise_ceiling(*halves, metrics=metrics, full=full, ties=args.ties)
+                part = matrix_part(spec, data_root=args.data_root)
+                if part.split_halves is None:
+                    continue
+                shared = compared if len(compared) < part.n_stimuli else None
+                return part_ceiling(part, metrics=metrics, ties=args.ties, stimuli=shared), ""
             except RepalignError as exc:  # the scores stand without it; say why it is missing
-                log.warning("%s: no noise ceiling: %s", spec, exc)
-    return None
+                note = f"{spec}: {exc}"
+                log.warning("no noise ceiling: %s", note)
+                return None, note
+    return None, ""
 
 
 def _run_triplets(args: argparse.Namespace, metric_names: list[str]) -> int:
     """``--metric odd-one-out`` (or anchor-triplet): score representation B on the triplets in A."""
     from .._errors import InputError
     from ..data.references import resolve_representation, resolve_triplets
-    from ..data.triplets import triplet_accuracy, triplet_ceiling
+    from ..evaluation.triplets import triplet_accuracy, triplet_ceiling
 
     if len(metric_names) != 1:
         raise InputError(
@@ -156,12 +179,14 @@ def _run_triplets(args: argparse.Namespace, metric_names: list[str]) -> int:
         )
     if args.bootstrap:
         raise InputError("--bootstrap is not available for triplet accuracy.")
-    data = resolve_triplets(args.a, data_root=args.data_root, items=args.items)
+    data = resolve_triplets(args.a, data_root=args.data_root, items=args.items, index_base=args.index_base,
+                            choice_base=args.choice_base)
     if data.metric != metric_names[0]:
         raise InputError(
             f"{args.a}: holds {data.format} triplets, whose metric is {data.metric!r}, not {metric_names[0]!r}."
         )
-    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
+    rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize,
+                                   id_column=args.id_column)
     acc = triplet_accuracy(rep_b, data, similarity=args.similarity, ties=args.ties)
     try:
         ceiling = triplet_ceiling(data)

@@ -26,23 +26,25 @@ def register(subparsers: Any) -> None:
 
     q = sub.add_parser("info", help="citation, licence, layout, and what the local copy holds")
     q.add_argument("name", help="dataset name, e.g. peterson2018")
-    q.add_argument("--root", type=Path, help="folder of the local copy (default: the registered one)")
+    q.add_argument("--data-root", "--root", dest="root", type=Path,
+                   help="folder holding the datasets (e.g. ../shared/data) or the dataset's own folder "
+                   "(default: the registered copy)")
     q.add_argument("--verify", action="store_true", help="check the registered copy against its recorded hashes")
     add_json_flag(q)
     q.set_defaults(handler=run_info)
 
     q = sub.add_parser("fetch", help="download a dataset's verified files (or explain how to obtain it)")
-    q.add_argument("name")
+    q.add_argument("name", help="dataset name, e.g. lee or cifar100")
     q.add_argument("--root", type=Path, help="where to put the files (default: <data dir>/NAME)")
     q.set_defaults(handler=run_fetch)
 
     q = sub.add_parser("add", help="register a copy you already have (structure checked, hashes recorded)")
-    q.add_argument("name", help="a built-in name (peterson2018, things) or a new name for your own data")
+    q.add_argument("name", help="a built-in name (see repalign data list) or a new name for your own data")
     q.add_argument("path", type=Path, help="the folder holding the copy")
     add_json_flag(q)
     q.set_defaults(handler=run_add)
 
-    from ..metrics import METRICS
+    from ._choices import METRICS
 
     q = sub.add_parser(
         "ceiling",
@@ -54,7 +56,8 @@ def register(subparsers: Any) -> None:
     )
     q.add_argument("source", nargs="?", help="a dataset reference with split halves (peterson2018:animals), or "
                    "triplets with repeated trials (things:test, or a triplet file)")
-    q.add_argument("--data-root", type=Path, help="folder of the referenced dataset")
+    q.add_argument("--data-root", type=Path, help="folder holding the datasets (e.g. ../shared/data) or the "
+                   "referenced dataset's own folder")
     q.add_argument("--halves", nargs=2, metavar=("A", "B"), help="the matrices of two halves of the participants")
     q.add_argument("--ratings", type=Path, help="long table of per-participant ratings")
     q.add_argument("--metric", default=",".join(METRICS), help=f"comma-separated, of: {', '.join(METRICS)}")
@@ -99,6 +102,7 @@ def run_list(args: argparse.Namespace) -> int:
         rows.append({
             "name": name,
             "kind": ds.kind,
+            "role": ds.role,
             "parts": list(ds.parts),
             "download": f"{len(ds.remote)} verified files" if ds.remote else "manual (see info)",
             "local": str(root) if root is not None else None,
@@ -110,12 +114,12 @@ def run_list(args: argparse.Namespace) -> int:
         print_json({"datasets": rows})
         return 0
     table = [
-        [r["name"], r["kind"], r["download"],
+        [r["name"], r["kind"], r["role"], r["download"],
          f"{r['local']} ({r['local_source']})" if r["local"] else (f"error: {r['local_error']}" if r["local_error"] else "not found"),
          r["title"]]
         for r in rows
     ]
-    print(format_table(table, ["name", "kind", "download", "local copy", "title"]))
+    print(format_table(table, ["name", "kind", "role", "download", "local copy", "title"]))
     return 0
 
 
@@ -193,7 +197,9 @@ def run_info(args: argparse.Namespace) -> int:
         return 0
     print(_wrap("local:", f"{root} ({how})"))
     print()
-    if hasattr(scan, "parts"):
+    if hasattr(scan, "lines"):
+        print("\n".join(scan.lines()))
+    elif hasattr(scan, "parts"):
         _print_matrix_scan(scan)
     else:
         _print_things_scan(scan)
@@ -231,7 +237,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_ceiling(args: argparse.Namespace) -> int:
     from .._errors import InputError
-    from ..data.reliability import noise_ceiling, ratings_noise_ceiling, read_ratings
+    from ..evaluation.ceilings import noise_ceiling, part_ceiling, ratings_noise_ceiling, read_ratings
 
     given = [x for x in (args.source, args.halves, args.ratings) if x]
     if len(given) != 1:
@@ -241,20 +247,18 @@ def run_ceiling(args: argparse.Namespace) -> int:
     if args.ratings:
         result = ratings_noise_ceiling(read_ratings(args.ratings), metrics=args.metric, n_splits=args.n_splits,
                                        seed=args.seed, ties=args.ties, name=str(args.ratings))
+    elif args.halves:
+        from ..io import load_representation
+
+        halves = tuple(load_representation(h) for h in args.halves)
+        result = noise_ceiling(*halves, metrics=args.metric, ties=args.ties)
     else:
-        if args.halves:
-            from ..io import load_representation
+        from ..data.references import matrix_part
 
-            halves = tuple(load_representation(h) for h in args.halves)
-            full = None
-        else:
-            from ..data.references import load_reference, split_halves
-
-            found = split_halves(args.source, data_root=args.data_root)
-            if found is None:
-                raise InputError(f"{args.source}: this copy has no split-half matrices (split_halves/<part>_first_half.csv).")
-            halves, full = found, load_reference(args.source, data_root=args.data_root)
-        result = noise_ceiling(*halves, metrics=args.metric, full=full, ties=args.ties)
+        found = part_ceiling(matrix_part(args.source, data_root=args.data_root), metrics=args.metric, ties=args.ties)
+        if found is None:
+            raise InputError(f"{args.source}: this copy has no split-half matrices (split_halves/<part>_first_half.csv).")
+        result = found
     if args.json:
         print_json(result.to_dict())
         return 0
@@ -283,7 +287,7 @@ def _is_triplet_source(source: str, data_root: Path | None) -> bool:
 
 def _triplet_ceiling(args: argparse.Namespace) -> int:
     from ..data.references import resolve_triplets
-    from ..data.triplets import triplet_ceiling
+    from ..evaluation.triplets import triplet_ceiling
 
     data = resolve_triplets(args.source, data_root=args.data_root)
     c = triplet_ceiling(data)

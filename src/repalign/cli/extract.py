@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
                    help="channels-last memory format (default: on for CUDA)")
     p.add_argument("--image-size", type=int, metavar="PX", help="override the model's input resolution")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
-    p.add_argument("--data-root", type=Path, help="folder of the dataset named by a reference such as peterson2018:animals")
+    p.add_argument("--data-root", type=Path, help="folder holding the datasets named by references such as "
+                   "peterson2018:animals (e.g. ../shared/data), or the dataset's own folder")
     add_json_flag(p)
     p.set_defaults(handler=run)
 

@@ -27,7 +27,7 @@ _HEAD_FLAGS = ("epochs", "min_steps", "lr", "optimizer", "weight_decay", "hidden
 
 
 def register(subparsers: Any) -> None:
-    from ..transfer.heads import OPTIMIZERS, STANDARDIZATIONS
+    from ._choices import OPTIMIZERS, STANDARDIZATIONS
 
     p = subparsers.add_parser(
         "fewshot",
@@ -83,7 +83,7 @@ class _Features:
 
 def run(args: argparse.Namespace) -> int:
     from .._errors import InputError
-    from ..transfer.features import load_labelled_features
+    from ..io.labels import load_labelled_features
     from ..transfer.heads import NEURAL_HEADS, default_config, with_overrides
     from ..transfer.protocol import INTERVAL_METHOD, run_fewshot
 

@@ -1,32 +1,35 @@
-"""Human data: the dataset registry, the download layer, and loaders for matrices,
-images and triplets, and the reliability of the human data.
+"""Human data: datasets as plugins, the download layer, and loaders for images and dataset parts.
+
+File formats are read by :mod:`repalign.io`.
+
+This package finds and reads data; it never scores a representation (that is
+:mod:`repalign.evaluation`, which sits above it and :mod:`repalign.metrics`).
 
 Submodules
 ----------
-:mod:`.registry`     datasets (citation, licence, layout), the user registry, where copies live
+:mod:`.adapters`     what a dataset adapter is, how adapters are found, the memoised open
+:mod:`.datasets`     the built-in datasets, one module each (peterson2018, things, lee, cifar100)
+:mod:`.registry`     dataset cards, the user registry, where copies live (``--data-root``)
 :mod:`.fetch`        hash-checked, resumable downloads and safe archive extraction
 :mod:`.images`       exact, safe image loading
 :mod:`.folders`      datasets as folders of matrices and stimuli (any user's data)
 :mod:`.peterson`     Peterson et al. (2018), both layouts
 :mod:`.things`       THINGS concepts, SPoSE embedding, triplet files
-:mod:`.matrices`     NPY + id list and MATLAB matrices
-:mod:`.triplets`     triplet files and triplet / odd-one-out accuracy
-:mod:`.reliability`  split-half reliability and noise ceilings
+:mod:`.triplets`     triplet files, and the agreement of repeated human answers
 :mod:`.names`        stimulus names for text models
 :mod:`.references`   ``NAME:PART`` dataset references
-:mod:`.alignment`    one model against every domain of a dataset
 """
 
 from __future__ import annotations
 
-from .alignment import DatasetAlignment, DomainStimuli, align_dataset
 from .folders import match_images
 from .images import list_images, load_image
-from .matrices import load_matrix
+from ..io.matrices import load_matrix
 from .references import (
     is_reference,
     load_reference,
     load_reference_triplets,
+    matrix_part,
     parse_reference,
     resolve_representation,
     resolve_triplets,
@@ -34,24 +37,22 @@ from .references import (
     stimulus_images,
     stimulus_names,
 )
-from .registry import DATASETS, dataset_root, get_dataset, register_dataset, scan_dataset
-from .reliability import (
-    noise_ceiling,
-    ratings_matrix,
-    ratings_noise_ceiling,
-    read_ratings,
-    spearman_brown,
-    split_half_reliability,
+from .registry import (
+    DATASETS,
+    dataset_root,
+    get_adapter,
+    get_dataset,
+    register_dataset,
+    resolve_dataset_root,
+    scan_dataset,
 )
-from .triplets import TripletData, load_triplets, odd_one_out_accuracy, triplet_accuracy, triplet_ceiling
+from .triplets import TripletData, load_triplets
 
 __all__ = [
     "DATASETS",
-    "DatasetAlignment",
-    "DomainStimuli",
     "TripletData",
-    "align_dataset",
     "dataset_root",
+    "get_adapter",
     "get_dataset",
     "is_reference",
     "list_images",
@@ -61,21 +62,14 @@ __all__ = [
     "load_reference_triplets",
     "load_triplets",
     "match_images",
-    "noise_ceiling",
-    "odd_one_out_accuracy",
+    "matrix_part",
     "parse_reference",
-    "ratings_matrix",
-    "ratings_noise_ceiling",
-    "read_ratings",
     "register_dataset",
+    "resolve_dataset_root",
     "resolve_representation",
     "resolve_triplets",
     "scan_dataset",
-    "spearman_brown",
-    "split_half_reliability",
     "split_halves",
     "stimulus_images",
     "stimulus_names",
-    "triplet_accuracy",
-    "triplet_ceiling",
 ]

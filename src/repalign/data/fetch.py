@@ -16,27 +16,67 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import logging
+import lzma
 import os
 import shutil
 import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option
 
-__all__ = ["RemoteFile", "file_hash", "check_hash", "fetch", "extract_archive", "HASH_ALGORITHMS"]
+__all__ = [
+    "RemoteFile",
+    "file_hash",
+    "check_hash",
+    "fetch",
+    "extract_archive",
+    "extract_cached",
+    "merge_into",
+    "safe_filename",
+    "HASH_ALGORITHMS",
+    "ARCHIVE_SUFFIXES",
+]
 
 log = logging.getLogger(__name__)
 
 HASH_ALGORITHMS: tuple[str, ...] = ("sha256", "md5")
+#: File names treated as archives (extracted after download).
+ARCHIVE_SUFFIXES: tuple[str, ...] = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 _CHUNK = 1 << 20
+
+
+def safe_filename(name: str, what: str = "file name") -> str:
+    """``name`` when it is a plain file name that stays in its folder; else an InputError.
+
+    Examples
+    --------
+    >>> safe_filename("all.zip")
+    'all.zip'
+    >>> safe_filename("../x")
+    Traceback (most recent call last):
+    ...
+    repalign._errors.InputError: '../x': a file name must not leave its folder (no '/', '\\', '..', or drive); use a plain name such as 'data.zip'.
+    """
+    bad = (
+        not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+        or "\x00" in name or (len(name) > 1 and name[1] == ":") or name != name.strip()
+    )
+    if bad:
+        raise InputError(
+            f"{name!r}: a {what} must not leave its folder (no '/', '\\', '..', or drive); use a plain name "
+            "such as 'data.zip'."
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -64,6 +104,9 @@ class RemoteFile:
     known_hash: str | None
     hash_source: str = "unverified"
     size: int | None = None
+
+    def __post_init__(self) -> None:
+        safe_filename(self.filename, "RemoteFile file name")
 
 
 def _split_hash(known_hash: str) -> tuple[str, str]:
@@ -117,14 +160,14 @@ def _download(url: str, part: Path, timeout: float) -> None:
         total_bytes = int(total) + have if total is not None else None
         mode = "ab" if have else "wb"
         done = have
-        next_report = 0.0
-        with open(part, mode) as out:
+        from .._progress import progress
+
+        with open(part, mode) as out, progress(total=total_bytes, desc=f"downloading {part.name[:-5]}", unit="B") as bar:
+            bar.update(have)
             for block in iter(lambda: response.read(_CHUNK), b""):
                 out.write(block)
                 done += len(block)
-                if total_bytes and done / total_bytes >= next_report:
-                    log.info("%s: %.0f%% of %.1f MB", part.name[:-5], 100 * done / total_bytes, total_bytes / 1e6)
-                    next_report += 0.1
+                bar.update(len(block))
     if total_bytes is not None and done < total_bytes:
         # http.client returns b"" when the server closes early; keep the part for resuming.
         raise ConnectionError(f"the connection closed after {done} of {total_bytes} bytes")
@@ -160,7 +203,7 @@ def fetch(
     from .._paths import data_dir
 
     root = Path(folder) if folder is not None else data_dir()
-    dest = root / remote.filename
+    dest = root / safe_filename(remote.filename)
     if remote.known_hash is None and not allow_unverified:
         raise InputError(
             f"{remote.filename}: no verified hash is known for {remote.url}; refusing to download it "
@@ -227,23 +270,7 @@ def extract_archive(archive: str | os.PathLike[str], destination: str | os.PathL
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        if zipfile.is_zipfile(src):
-            with zipfile.ZipFile(src) as zf:
-                for info in zf.infolist():
-                    _safe_member_path(tmp.resolve(), info.filename, src)
-                    if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                        raise InputError(f"{src}: refusing to extract the symbolic link {info.filename!r}.")
-                zf.extractall(tmp)
-        elif tarfile.is_tarfile(src):
-            with tarfile.open(src) as tf:
-                members = tf.getmembers()
-                for m in members:
-                    _safe_member_path(tmp.resolve(), m.name, src)
-                    if not (m.isfile() or m.isdir()):
-                        raise InputError(f"{src}: refusing to extract {m.name!r} (links and devices are not allowed).")
-                tf.extractall(tmp, members=members, filter="data")
-        else:
-            raise InputError(f"{src}: not a zip or tar archive.")
+        _extract_members(src, tmp)
         if root.exists():
             root.rmdir()  # empty, checked above
         os.replace(tmp, root)
@@ -251,3 +278,110 @@ def extract_archive(archive: str | os.PathLike[str], destination: str | os.PathL
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return root
+
+
+def _extract_members(src: Path, tmp: Path) -> None:
+    """Check every member of ``src``, then extract them into ``tmp`` (one InputError when corrupt)."""
+    try:
+        _extract_checked(src, tmp)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile) as exc:
+        raise InputError(
+            f"{src}: the archive is truncated or corrupt ({exc.__class__.__name__}: {exc}); nothing was "
+            "extracted. Delete it and download it again (for a built-in dataset: repalign data fetch NAME)."
+        ) from exc
+
+
+def _extract_checked(src: Path, tmp: Path) -> None:
+    if zipfile.is_zipfile(src):
+        with zipfile.ZipFile(src) as zf:
+            for info in zf.infolist():
+                _safe_member_path(tmp.resolve(), info.filename, src)
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise InputError(f"{src}: refusing to extract the symbolic link {info.filename!r}.")
+            zf.extractall(tmp)
+    elif tarfile.is_tarfile(src):
+        with tarfile.open(src) as tf:
+            members = tf.getmembers()
+            for m in members:
+                _safe_member_path(tmp.resolve(), m.name, src)
+                if not (m.isfile() or m.isdir()):
+                    raise InputError(f"{src}: refusing to extract {m.name!r} (links and devices are not allowed).")
+            tf.extractall(tmp, members=members, filter="data")
+    elif src.name.lower().endswith(ARCHIVE_SUFFIXES):
+        raise InputError(
+            f"{src}: named like an archive but it is not a readable zip or tar file (truncated or corrupt); "
+            "delete it and download it again (for a built-in dataset: repalign data fetch NAME)."
+        )
+    else:
+        raise InputError(f"{src}: not a zip or tar archive.")
+
+
+def extract_cached(archive: str | os.PathLike[str], parent: str | os.PathLike[str] | None = None) -> Path:
+    """Extract ``archive`` once per content: into ``<parent>/<name>-<sha256 prefix>``.
+
+    The folder is keyed by the archive's SHA-256, not its name, so an archive replaced by
+    another of the same name is extracted again, and an unchanged one is not.
+    ``parent`` defaults to ``<data dir>/extracted``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, zipfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with zipfile.ZipFile(d / "a.zip", "w") as zf:
+    ...     zf.writestr("x.txt", "1")
+    >>> out = extract_cached(d / "a.zip", d / "extracted")
+    >>> (out / "x.txt").read_text(), extract_cached(d / "a.zip", d / "extracted") == out
+    ('1', True)
+    """
+    from .._paths import data_dir
+
+    src = Path(archive)
+    base = Path(parent) if parent is not None else data_dir() / "extracted"
+    stem = src.name
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    dest = base / f"{stem}-{file_hash(src)[:16]}"
+    if dest.is_dir():  # extract_archive renames a complete extraction into place
+        log.debug("%s: already extracted at %s", src.name, dest)
+        return dest
+    return extract_archive(src, dest)
+
+
+def merge_into(extracted: str | os.PathLike[str], target: str | os.PathLike[str], *, source: str) -> Path:
+    """Copy the files extracted from archive ``source`` into ``target``.
+
+    A marker ``.extracted-<source>`` in ``target`` records which extraction (the folder name
+    of :func:`extract_cached`, which holds the archive's SHA-256 prefix) was installed and
+    the files it put there: the same content is not copied again; a changed archive of the
+    same name replaces exactly its own files; files that did not come from it are never
+    overwritten (an error lists them).
+    """
+    src = Path(extracted)
+    dest = Path(target)
+    marker = dest / f".extracted-{safe_filename(source)}"
+    lines = marker.read_text(encoding="utf-8").splitlines() if marker.is_file() else []
+    content = f"content: {src.name}"
+    if lines and lines[0] == content:
+        log.debug("%s: already installed in %s", source, dest)
+        return dest
+    previous = set(lines[1:])
+    files = [p for p in sorted(src.rglob("*")) if p.is_file()]
+    names = [p.relative_to(src).as_posix() for p in files]
+    clashes = [n for n in names if (dest / n).exists() and n not in previous]
+    if clashes:
+        from .._validation import preview
+
+        raise InputError(f"{source}: would overwrite {preview(clashes)} in {dest}; move them away first.")
+    for path, name in zip(files, names):
+        out = dest / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, out)
+    dest.mkdir(parents=True, exist_ok=True)
+    from .._files import atomic_write_text
+
+    atomic_write_text(marker, "\n".join([content, *names]) + "\n")
+    return dest

@@ -40,13 +40,18 @@ __all__ = [
     "match_images",
     "load_matrix_file",
     "scan_matrix_folder",
+    "part_files",
+    "list_folder_parts",
+    "read_folder_part",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Matrix file types of the folders layout, in the order they are looked for.
 MATRIX_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".npy", ".mat")
-_KIND_FOLDERS = ("similarity", "dissimilarity")
+#: Folders of the folders layout whose name states the kind of the matrices in them.
+KIND_FOLDERS: tuple[str, ...] = ("similarity", "dissimilarity")
+_KIND_FOLDERS = KIND_FOLDERS
 _HALVES = ("first", "second")
 
 
@@ -124,8 +129,7 @@ def match_images(ids: Sequence[str], folder: str | os.PathLike[str]) -> ImageMat
 
 def load_matrix_file(path: Path, *, kind: str | None, name: str, symmetrize: bool = False) -> Representation:
     """Read one matrix file of any supported type (CSV/TSV labeled matrix, NPY + ids, MAT)."""
-    from ..io import load_representation
-    from .matrices import load_matrix
+    from ..io import load_matrix, load_representation
 
     if path.suffix.lower() in (".npy", ".mat"):
         return load_matrix(path, kind=kind, symmetrize=symmetrize, name=name)
@@ -163,6 +167,7 @@ class MatrixPart:
     names: StimulusNames
     notes: list[str] = field(default_factory=list)
     image_hint: str = ""
+    _halves: tuple[Representation, Representation] | None = field(default=None, repr=False, compare=False)
 
     @property
     def reference(self) -> str:
@@ -215,6 +220,8 @@ class MatrixPart:
         """The matrices of the two halves of the participants, in the full matrix's order."""
         if self.split_halves is None:
             raise DataNotFoundError(f"{self.reference}: no split-half matrices in this copy.")
+        if self._halves is not None:  # read once per loaded part
+            return self._halves
         kind = self.representation.kind
         halves = []
         for path, half in zip(self.split_halves, _HALVES):
@@ -228,7 +235,8 @@ class MatrixPart:
                     f"{len(only_half)} only in the half ({preview(only_half)})."
                 )
             halves.append(rep.select(self.ids))
-        return halves[0], halves[1]
+        self._halves = (halves[0], halves[1])
+        return self._halves
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -309,6 +317,24 @@ def _find_halves(root: Path, part: str) -> tuple[Path, Path] | None:
             have = pair[present.index(True)]
             raise InputError(f"{have}: only one split half is present; {pair[present.index(False)]} is missing.")
     return None
+
+
+def part_files(root: Path, part: str) -> tuple[Path, ...]:
+    """The files and folders :func:`read_folder_part` reads for ``part`` (nothing is read here)."""
+    found = _find_matrix(root, part)
+    paths: list[Path] = []
+    if found is not None:
+        paths.append(found[0])
+        if found[0].suffix.lower() == ".npy":
+            paths.append(found[0].with_suffix(".ids.txt"))
+    folder = root / "split_halves"
+    paths.extend(folder / f"{part}_{half}_half{suffix}" for suffix in MATRIX_SUFFIXES for half in _HALVES
+                 if (folder / f"{part}_{half}_half{suffix}").exists())
+    paths.extend(root / "names" / f"{part}{suffix}" for suffix in (".txt", ".csv", ".tsv")
+                 if (root / "names" / f"{part}{suffix}").is_file())
+    if (root / "images" / part).is_dir():
+        paths.append(root / "images" / part)
+    return tuple(paths)
 
 
 def list_folder_parts(root: Path) -> list[str]:

@@ -29,9 +29,10 @@ import numpy as np
 from .._errors import DataNotFoundError, InputError
 from .._validation import preview
 from ..representations import Representation
+from .datasets.peterson2018 import DOMAINS as _CARD_DOMAINS
 from .folders import DatasetScan, MatrixPart, match_images, read_folder_part
 from .images import list_images
-from .matrices import read_mat, select_mat_matrix
+from ..io.matrices import read_mat, select_mat_matrix
 from .names import StimulusNames, names_from_ids
 
 __all__ = ["DATASET", "DOMAINS", "ORIGINAL_RELEASE", "scan_peterson", "read_original_domain"]
@@ -40,8 +41,8 @@ log = logging.getLogger(__name__)
 
 DATASET = "peterson2018"
 
-#: The six domains, in the paper's order.
-DOMAINS: tuple[str, ...] = ("animals", "automobiles", "fruits", "furniture", "various", "vegetables")
+#: The six domains, in the paper's order (defined with the dataset's card).
+DOMAINS: tuple[str, ...] = _CARD_DOMAINS
 
 
 @dataclass(frozen=True)
@@ -178,19 +179,17 @@ def scan_peterson(root: str | os.PathLike[str], *, symmetrize: bool = False) -> 
     r = Path(root)
     if not r.is_dir():
         raise DataNotFoundError(f"{r}: not a folder.")
+    from .adapters import open_dataset
+    from .datasets.peterson2018 import ADAPTER
+
+    if not symmetrize:
+        return open_dataset(ADAPTER, r).scan()  # the memoised open every reference uses
+    index = ADAPTER.index(r)
     parts: dict[str, MatrixPart] = {}
-    problems: dict[str, str] = {}
-    for domain in DOMAINS:
+    problems = dict(index.problems)
+    for domain in index.parts:
         try:
-            if (r / "similarity").is_dir() and any((r / "similarity").glob(f"{domain}.*")):
-                parts[domain] = read_folder_part(r, DATASET, domain, kind="similarity", symmetrize=symmetrize)
-            elif (r / domain).is_dir():
-                parts[domain] = read_original_domain(r, domain, symmetrize=symmetrize)
-            else:
-                raise DataNotFoundError(
-                    f"not found: expected similarity/{domain}.csv (folders layout) or a folder {domain}/ "
-                    f"with {ORIGINAL_RELEASE[domain].filename} and the images (original layout)"
-                )
+            parts[domain] = ADAPTER.load_part(index, domain, symmetrize=True)
         except (InputError, DataNotFoundError) as exc:
             problems[domain] = str(exc)
     return DatasetScan(DATASET, r, parts, problems, DOMAINS)

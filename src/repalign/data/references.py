@@ -1,9 +1,15 @@
 """Dataset references: ``NAME:PART`` strings that stand for human data in place of a file.
 
 ``peterson2018:animals`` is the animals similarity matrix, ``things:spose`` the SPoSE
-embedding, ``things:test`` the THINGS test triplets, ``mydata:cond1`` a part of a dataset
-registered with ``repalign data add``. The folder is found by
-:func:`repalign.data.registry.dataset_root` (``data_root`` wins).
+embedding, ``things:test`` the THINGS test triplets, ``lee:colour`` a matrix of Lee's
+collection, ``mydata:cond1`` a part of a dataset registered with ``repalign data add``.
+The folder is found by :func:`repalign.data.registry.dataset_root` (``data_root`` wins; it
+may be the folder holding datasets or the dataset's own folder).
+
+Each function parses the reference, looks up the dataset's adapter
+(:mod:`repalign.data.adapters`) and loads only the requested part, through one memoised
+index per (dataset, root): loading ``peterson2018:animals`` reads the animals files only,
+and asking for its matrix, its split halves and its images reads each file once.
 
 A string is a reference when it has the form ``name:part`` with a known dataset name and
 is not an existing file; anything else is treated as a path.
@@ -15,14 +21,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._errors import InputError
 from ..representations import Representation
+from .folders import MatrixPart
 from .names import StimulusNames
 from .triplets import TripletData
 
 __all__ = [
     "DatasetReference",
+    "matrix_part",
     "parse_reference",
     "is_reference",
     "load_reference",
@@ -75,21 +84,25 @@ def is_reference(text: str | os.PathLike[str]) -> bool:
     return m is not None and m["name"] in dataset_names()
 
 
-def _matrix_part(ref: DatasetReference, data_root: str | os.PathLike[str] | None):  # -> MatrixPart
-    from .registry import dataset_root, get_dataset
+def _opened(ref: DatasetReference, data_root: str | os.PathLike[str] | None) -> tuple[Any, Any]:
+    from .registry import get_adapter, open_dataset_at
 
-    if get_dataset(ref.name).kind != "matrices":
-        raise InputError(f"{ref}: {ref.name} holds triplets and embeddings, not similarity matrices with stimuli.")
-    root, _ = dataset_root(ref.name, data_root)
-    if ref.name == "peterson2018":
-        from .._validation import check_option
-        from .peterson import DOMAINS, scan_peterson
+    adapter = get_adapter(ref.name)
+    refusal = adapter.refuse_reference(ref.part)
+    if refusal is not None:
+        raise refusal
+    return adapter, open_dataset_at(ref.name, data_root)
 
-        check_option("peterson2018 domain", ref.part, DOMAINS)
-        return scan_peterson(root).part(ref.part)
-    from .folders import read_folder_part
 
-    return read_folder_part(root, ref.name, ref.part)
+def _as_reference(ref: str | DatasetReference) -> DatasetReference:
+    return parse_reference(ref) if isinstance(ref, str) else ref
+
+
+def matrix_part(ref: str | DatasetReference, *, data_root: str | os.PathLike[str] | None = None) -> MatrixPart:
+    """The :class:`~repalign.data.folders.MatrixPart` a matrix reference stands for (memoised)."""
+    r = _as_reference(ref)
+    adapter, opened = _opened(r, data_root)
+    return adapter.matrix_part(opened, r.part)
 
 
 def load_reference(ref: str | DatasetReference, *, data_root: str | os.PathLike[str] | None = None) -> Representation:
@@ -97,35 +110,22 @@ def load_reference(ref: str | DatasetReference, *, data_root: str | os.PathLike[
 
     Examples
     --------
-    >>> rep = load_reference("peterson2018:animals", data_root="../shared/data/peterson2018")  # doctest: +SKIP
+    >>> rep = load_reference("peterson2018:animals", data_root="../shared/data")  # doctest: +SKIP
     >>> rep.n_stimuli, rep.kind  # doctest: +SKIP
     (120, 'similarity')
     """
-    r = parse_reference(ref) if isinstance(ref, str) else ref
-    if r.name == "things":
-        from .registry import dataset_root
-        from .things import EMBEDDING_PART, load_spose
-
-        if r.part != EMBEDDING_PART:
-            raise InputError(
-                f"{r}: a THINGS triplet file, not a representation; use {r.name}:{EMBEDDING_PART} for the embedding, "
-                "or align with --metric odd-one-out to score a representation on these triplets."
-            )
-        return load_spose(dataset_root(r.name, data_root)[0])
-    return _matrix_part(r, data_root).representation
+    r = _as_reference(ref)
+    adapter, opened = _opened(r, data_root)
+    return adapter.representation(opened, r.part)
 
 
 def load_reference_triplets(
     ref: str | DatasetReference, *, data_root: str | os.PathLike[str] | None = None
 ) -> TripletData:
     """The triplet data a reference stands for (``things:test`` -> ``test_triplets.tsv``)."""
-    from .registry import dataset_root, get_dataset
-    from .things import load_things_triplets
-
-    r = parse_reference(ref) if isinstance(ref, str) else ref
-    if get_dataset(r.name).kind != "triplets":
-        raise InputError(f"{r}: {r.name} holds similarity matrices, not triplet judgments.")
-    return load_things_triplets(dataset_root(r.name, data_root)[0], r.part)
+    r = _as_reference(ref)
+    adapter, opened = _opened(r, data_root)
+    return adapter.triplets(opened, r.part)
 
 
 def stimulus_images(
@@ -145,12 +145,11 @@ def stimulus_images(
 
     Examples
     --------
-    >>> pairs = stimulus_images("peterson2018:animals", data_root="../shared/data/peterson2018")  # doctest: +SKIP
+    >>> pairs = stimulus_images("peterson2018:animals", data_root="../shared/data")  # doctest: +SKIP
     >>> pairs[0]  # doctest: +SKIP
     ('stim-0007.png', PosixPath('../shared/data/peterson2018/images/animals/stim-0007.png'))
     """
-    r = parse_reference(ref) if isinstance(ref, str) else ref
-    return _matrix_part(r, data_root).stimulus_images()
+    return matrix_part(ref, data_root=data_root).stimulus_images()
 
 
 def stimulus_names(
@@ -161,29 +160,25 @@ def stimulus_names(
 ) -> StimulusNames:
     """Text names of a part's stimuli, in matrix order (for text models).
 
-    From ``names_file`` when given, else the dataset's names file, else the stimulus file
-    names when they are informative (see :mod:`repalign.data.names`); ``.names`` is None
-    with the reason in ``.source`` when there are none.
+    From ``names_file`` when given, else the dataset's names (a names file, the labels a
+    dataset ships, such as Lee's ``labs``), else the stimulus file names when they are
+    informative (see :mod:`repalign.data.names`); ``.names`` is None with the reason in
+    ``.source`` when there are none.
     """
     from .names import read_names_file
 
-    r = parse_reference(ref) if isinstance(ref, str) else ref
-    if r.name == "things":
-        from .registry import dataset_root
-        from .things import concept_names, read_concepts
-
-        concepts = read_concepts(dataset_root(r.name, data_root)[0])
-        return read_names_file(names_file, concepts) if names_file else concept_names(concepts)
-    part = _matrix_part(r, data_root)
-    return read_names_file(names_file, part.ids) if names_file else part.names
+    r = _as_reference(ref)
+    adapter, opened = _opened(r, data_root)
+    if names_file:
+        return read_names_file(names_file, adapter.stimulus_ids(opened, r.part))
+    return adapter.stimulus_names(opened, r.part)
 
 
 def split_halves(
     ref: str | DatasetReference, *, data_root: str | os.PathLike[str] | None = None
 ) -> tuple[Representation, Representation] | None:
     """The two split-half matrices of a part, or None when the copy has none."""
-    r = parse_reference(ref) if isinstance(ref, str) else ref
-    part = _matrix_part(r, data_root)
+    part = matrix_part(ref, data_root=data_root)
     return part.load_split_halves() if part.split_halves is not None else None
 
 
@@ -193,21 +188,18 @@ def resolve_representation(
     data_root: str | os.PathLike[str] | None = None,
     kind: str | None = None,
     symmetrize: bool = False,
+    id_column: str | None = None,
 ) -> Representation:
     """A file path or a dataset reference, as a representation (what ``repalign align`` accepts)."""
     from ..io import load_representation
 
     if is_reference(spec):  # type: ignore[arg-type]
         if kind is not None:
-            raise InputError(f"{spec}: the kind of a dataset reference is fixed by the dataset; drop --kind.")
+            raise InputError(
+                f"{spec}: the kind of a dataset reference is fixed by the dataset; drop --kind-a/--kind-b (kind=)."
+            )
         return load_reference(str(spec), data_root=data_root)
-    text = os.fspath(spec)
-    head, _, variable = text.rpartition(":")
-    if head.lower().endswith(".mat") and variable and not os.path.exists(text) and os.path.isfile(head):
-        from .matrices import load_matrix
-
-        return load_matrix(head, variable=variable, kind=kind, symmetrize=symmetrize)  # FILE.mat:VARIABLE
-    return load_representation(spec, kind=kind, symmetrize=symmetrize)
+    return load_representation(spec, kind=kind, symmetrize=symmetrize, id_column=id_column)  # FILE.mat:VARIABLE too
 
 
 def resolve_triplets(
@@ -215,12 +207,14 @@ def resolve_triplets(
     *,
     data_root: str | os.PathLike[str] | None = None,
     items: str | os.PathLike[str] | None = None,
-    index_base: int = 1,
+    index_base: int | None = None,
+    choice_base: int | None = None,
 ) -> TripletData:
     """A triplet file or a triplet reference (``things:test``) as :class:`TripletData`.
 
     For an integer-indexed file without ``items``, an item list ``unique_id.txt`` next to
-    it (the THINGS layout) is used.
+    it (the THINGS layout) is used. ``index_base`` and ``choice_base`` are inferred only
+    when the file proves them (:func:`repalign.io.triplets.load_triplets`).
     """
     import logging
 
@@ -233,5 +227,5 @@ def resolve_triplets(
     if items is None and (p.parent / CONCEPTS_FILE).is_file():
         items = p.parent / CONCEPTS_FILE
         logging.getLogger(__name__).info("%s: item list %s (found next to it)", p, items)
-    data = load_triplets(p, items=items, index_base=index_base)
+    data = load_triplets(p, items=items, index_base=index_base, choice_base=choice_base)
     return data

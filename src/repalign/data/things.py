@@ -23,7 +23,7 @@ import numpy as np
 
 from .._errors import DataNotFoundError, InputError
 from ..representations import Representation
-from .matrices import read_id_list
+from ..io.matrices import read_id_list
 from .names import StimulusNames, label_from_filename
 from .triplets import TripletData, load_triplets, triplet_ceiling
 

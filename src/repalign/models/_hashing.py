@@ -91,10 +91,13 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
             hit = _memo.get(key)
             if hit and all(hit.get(k) == v for k, v in stat.items()) and isinstance(hit.get("sha256"), str):
                 return hit["sha256"]
+    from .._progress import progress
+
     h = hashlib.sha256()
-    with open(p, "rb") as fh:
+    with open(p, "rb") as fh, progress(total=size, desc=f"hashing {p.name}", unit="B") as bar:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
+            bar.update(len(block))
     digest = h.hexdigest()
     if size >= MEMO_MIN_BYTES:
         with _memo_lock:

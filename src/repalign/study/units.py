@@ -95,7 +95,7 @@ def _align_zoo(model_id: str, zoo: Any, human: dict[str, Any]) -> tuple[dict[str
 
 
 def _align_images(model_id: str, dataset: str, human: dict[str, Any], extraction: dict[str, Any], record: dict[str, Any]) -> tuple[dict[str, float], dict[str, float], list[dict[str, Any]]]:
-    from ..data import align_dataset
+    from ..evaluation import align_dataset
     from ..models import extract_features
 
     name, _, part = dataset.partition(":")

@@ -15,7 +15,7 @@ Torch is imported only inside the functions that need it.
 """
 
 from .datasets import ImageSet, load_cifar100, load_image_folder, load_image_set
-from .features import LabelledFeatures, load_labelled_features
+from ..io.labels import LabelledFeatures, load_labelled_features
 from .heads import HeadConfig, default_config, train_heads
 from .probe import LogisticProbe, fit_logistic, fit_logistic_batch, logistic_objective
 from .protocol import HEADS, RESULT_COLUMNS, FewShotResult, run_fewshot, run_fewshot_many, t_interval

@@ -31,7 +31,8 @@ import numpy as np
 
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, preview
-from ..data.fetch import RemoteFile, check_hash, extract_archive, fetch
+from ..data.datasets.cifar100 import CIFAR100_ARCHIVE  # defined with the dataset's card (data fetch cifar100)
+from ..data.fetch import check_hash, extract_archive, fetch, file_hash
 
 __all__ = [
     "CIFAR100_ARCHIVE",
@@ -45,17 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: The CIFAR-100 python release. The MD5 is the publisher's checksum of the archive as
-#: torchvision records it (``torchvision.datasets.CIFAR100.tgz_md5``); no SHA-256 is
-#: published, so none is claimed.
-CIFAR100_ARCHIVE = RemoteFile(
-    filename="cifar-100-python.tar.gz",
-    url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-    known_hash="md5:eb9058c3a382ffc7106e4002c42a8d85",
-    hash_source="publisher's MD5 of the archive, as recorded by torchvision (torchvision.datasets.CIFAR100.tgz_md5)",
-    size=169001437,
-)
 
 #: MD5 of the extracted files of the official release, as recorded by torchvision
 #: (``CIFAR100.train_list``, ``test_list``, ``meta``). A local file that differs is used,
@@ -244,7 +234,8 @@ def _resolve_cifar100(root: str | os.PathLike[str] | None, download: bool) -> Pa
             official = check_hash(given, CIFAR100_ARCHIVE.known_hash or "")
             if not official:
                 log.warning("%s does not match the publisher's MD5 of cifar-100-python.tar.gz; extracting it anyway.", given)
-            dest = data_dir() / "cifar-100" / ("official" if official else f"local-{given.stem}")
+            # Keyed by content, not name: a replaced archive of the same name is extracted again.
+            dest = data_dir() / "cifar-100" / ("official" if official else f"local-{file_hash(given)[:16]}")
             found = _find_release_folder(dest)
             if found is None:
                 extract_archive(given, dest)
@@ -269,7 +260,7 @@ def _resolve_cifar100(root: str | os.PathLike[str] | None, download: bool) -> Pa
         raise DataNotFoundError(
             f"CIFAR-100 is not in the data folder ({dest}). Pass the folder of the python release "
             f"(or torchvision's root), the archive, or allow downloading it (download=True; "
-            f"CLI: --download) from {CIFAR100_ARCHIVE.url}."
+            f"CLI: repalign data fetch cifar100) from {CIFAR100_ARCHIVE.url}."
         )
     archive = fetch(CIFAR100_ARCHIVE)
     extract_archive(archive, dest)

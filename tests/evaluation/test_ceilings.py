@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from repalign import DataNotFoundError, InputError, Representation
-from repalign.data.reliability import (
+from repalign.evaluation.ceilings import (
     noise_ceiling,
     ratings_matrix,
     ratings_noise_ceiling,

@@ -7,7 +7,7 @@ import pytest
 from scipy.io import savemat
 
 from repalign import DataNotFoundError, InputError, load_representation
-from repalign.data.matrices import load_matrix, read_id_list, read_mat, select_mat_matrix
+from repalign.io.matrices import load_matrix, read_id_list, read_mat, select_mat_matrix
 
 SIM = np.array([[1.0, 0.5, 0.2], [0.5, 1.0, 0.1], [0.2, 0.1, 1.0]])
 

@@ -19,11 +19,11 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from .._errors import InputError
+from .._errors import DataNotFoundError, InputError
 from .._validation import parse_list, preview
 from ..metrics import DEFAULT_METRICS, METRICS, compare
 from ..representations import Representation
-from .reliability import NoiseCeiling, noise_ceiling
+from .ceilings import NoiseCeiling, part_ceiling
 
 __all__ = ["DomainStimuli", "DatasetAlignment", "align_dataset"]
 
@@ -75,7 +75,7 @@ class DatasetAlignment:
     not_entered : dict
         Domain -> why it did not enter (no model representation, missing from the copy).
     ceilings : dict
-        Domain -> :class:`~repalign.data.reliability.NoiseCeiling` where split halves exist.
+        Domain -> :class:`~repalign.evaluation.ceilings.NoiseCeiling` where split halves exist.
     """
 
     dataset: str
@@ -172,36 +172,42 @@ def align_dataset(
     Examples
     --------
     >>> import numpy as np
-    >>> from repalign.data import align_dataset
+    >>> from repalign.evaluation import align_dataset
     >>> def pixel_model(stimuli):  # doctest: +SKIP
     ...     return None if stimuli.image_paths is None else my_features(stimuli)
     >>> result = align_dataset(pixel_model, root="../shared/data/peterson2018")  # doctest: +SKIP
     >>> result.aggregate, result.domains  # doctest: +SKIP
     """
-    from .registry import scan_dataset
+    from ..data.registry import get_adapter, open_dataset_at
 
     metric_list = parse_list("metric", metrics, METRICS)
     if not (isinstance(model, Mapping) or callable(model)):
         raise InputError(f"model must be a mapping domain -> Representation or a callable; got {type(model).__name__}.")
-    scan = scan_dataset(dataset, root)
-    if not hasattr(scan, "parts"):
-        raise InputError(f"{dataset}: holds triplets, not similarity matrices; align with triplet_accuracy instead.")
-    available = [*scan.expected, *(p for p in scan.parts if p not in scan.expected)]
+    adapter = get_adapter(dataset)
+    if adapter.dataset.kind != "matrices":
+        raise InputError(f"{dataset}: holds {adapter.dataset.kind}, not similarity matrices; align with triplet_accuracy instead.")
+    opened = open_dataset_at(dataset, root)
+    index = opened.index  # which domains exist; only the wanted ones are read
+    available = [*adapter.dataset.parts, *(p for p in index.parts if p not in adapter.dataset.parts)]
     if domains is None:
         wanted = available
     else:
         wanted = parse_list("domain", domains)
-        unknown = [d for d in wanted if d not in scan.parts and d not in scan.problems]
+        unknown = [d for d in wanted if d not in index.parts and d not in index.problems]
         if unknown:
             raise InputError(f"{dataset}: unknown domains {preview(unknown)}; it has {', '.join(available)}.")
     rows: list[dict[str, Any]] = []
     not_entered: dict[str, str] = {}
     ceilings: dict[str, NoiseCeiling] = {}
     for domain in wanted:
-        if domain not in scan.parts:
-            not_entered[domain] = f"not in this copy: {scan.problems.get(domain, 'missing')}"
+        if domain not in index.parts:
+            not_entered[domain] = f"not in this copy: {index.problems.get(domain, 'missing')}"
             continue
-        part = scan.parts[domain]
+        try:
+            part = adapter.matrix_part(opened, domain)
+        except (InputError, DataNotFoundError) as exc:
+            not_entered[domain] = f"not in this copy: {exc}"
+            continue
         if isinstance(model, Mapping):
             rep = model.get(domain)
         else:
@@ -214,9 +220,9 @@ def align_dataset(
             raise InputError(f"the model's representation of {part.reference} is a {type(rep).__name__}, not a Representation.")
         result = compare(part.representation, rep, metrics=metric_list, similarity=similarity, ties=ties, how=how, backend=backend)
         rows.append({"domain": domain, "n_stimuli": result.n_stimuli, **result.scores})
-        if ceiling and part.split_halves is not None:
-            h1, h2 = part.load_split_halves()
-            ceilings[domain] = noise_ceiling(h1, h2, metrics=metric_list, full=part.representation, ties=ties, backend=backend)
+        found = part_ceiling(part, metrics=metric_list, ties=ties, backend=backend) if ceiling else None
+        if found is not None:
+            ceilings[domain] = found
     if not rows:
         raise InputError(
             f"{dataset}: no domain could be aligned: "
@@ -231,5 +237,5 @@ def align_dataset(
             dataset, len(entered), len(wanted), ", ".join(entered),
             "; ".join(f"{d} ({why})" for d, why in not_entered.items()),
         )
-    settings = {"similarity": similarity, "ties": ties, "how": how, "root": str(scan.root)}
+    settings = {"similarity": similarity, "ties": ties, "how": how, "root": str(opened.root)}
     return DatasetAlignment(dataset, metric_list, frame, aggregate, entered, not_entered, ceilings, settings)

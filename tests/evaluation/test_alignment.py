@@ -8,7 +8,6 @@ from scipy.io import savemat
 
 from repalign import InputError, Representation, compare
 from repalign.data import (
-    align_dataset,
     is_reference,
     load_reference,
     load_reference_triplets,
@@ -17,6 +16,7 @@ from repalign.data import (
     resolve_triplets,
 )
 from repalign.data.peterson import DOMAINS
+from repalign.evaluation import align_dataset
 
 
 def _noisy_model(folders_copy, rng, domains):

@@ -48,6 +48,7 @@ import pandas as pd
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, parse_list, preview
 from ..metrics import METRICS, compare
+from .._progress import progress as show_progress
 from ..representations import Representation, match_stimuli
 
 __all__ = [
@@ -58,6 +59,8 @@ __all__ = [
     "CeilingEstimate",
     "NoiseCeiling",
     "noise_ceiling",
+    "part_ceiling",
+    "reference_ceiling",
     "read_ratings",
     "ratings_matrix",
     "ratings_noise_ceiling",
@@ -264,6 +267,74 @@ def noise_ceiling(
     return NoiseCeiling(estimates, a.n_stimuli, source, "halves", reliability)
 
 
+def part_ceiling(
+    part: Any,
+    *,
+    metrics: str | Iterable[str] = METRICS,
+    ties: str = "half",
+    backend: str = "auto",
+    stimuli: Sequence[str] | None = None,
+) -> NoiseCeiling | None:
+    """The noise ceiling of one dataset part from its split halves; None when the copy has none.
+
+    This is the one ceiling function of repalign: ``repalign align``, ``repalign data
+    ceiling``, :func:`~repalign.evaluation.align_dataset` and studies all call it.
+
+    Parameters
+    ----------
+    part : MatrixPart
+        A loaded part (:func:`repalign.data.matrix_part`).
+    metrics, ties, backend
+        As for :func:`noise_ceiling`.
+    stimuli : sequence of str, optional
+        Compute the ceiling on these stimuli only: the ones a score was computed on (e.g.
+        ``align --intersect``), so that score and ceiling describe the same pairs.
+
+    Raises
+    ------
+    InputError
+        When ``stimuli`` share fewer than 3 ids with the part (no ceiling can be computed).
+
+    Examples
+    --------
+    >>> from repalign.data import matrix_part  # doctest: +SKIP
+    >>> c = part_ceiling(matrix_part("peterson2018:animals", data_root="../shared/data"),
+    ...                  metrics="pearson")  # doctest: +SKIP
+    >>> round(c["pearson"].lower, 3)  # doctest: +SKIP
+    0.913
+    """
+    if part.split_halves is None:
+        return None
+    half_a, half_b = part.load_split_halves()
+    full = part.representation
+    if stimuli is not None:
+        wanted = set(stimuli)
+        shared = [x for x in full.ids if x in wanted]
+        if len(shared) < 3:
+            raise InputError(
+                f"{part.reference}: only {len(shared)} of the compared stimuli are in the human data "
+                f"({preview(shared)}); a noise ceiling needs at least 3."
+            )
+        if len(shared) < full.n_stimuli:
+            log.info("%s: noise ceiling on the %d shared stimuli (of %d)", part.reference, len(shared), full.n_stimuli)
+            half_a, half_b, full = half_a.select(shared), half_b.select(shared), full.select(shared)
+    return noise_ceiling(half_a, half_b, metrics=metrics, full=full, ties=ties, backend=backend)
+
+
+def reference_ceiling(
+    reference: str,
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    metrics: str | Iterable[str] = METRICS,
+    ties: str = "half",
+    stimuli: Sequence[str] | None = None,
+) -> NoiseCeiling | None:
+    """:func:`part_ceiling` of a dataset reference such as ``peterson2018:animals``."""
+    from ..data.references import matrix_part
+
+    return part_ceiling(matrix_part(reference, data_root=data_root), metrics=metrics, ties=ties, stimuli=stimuli)
+
+
 # -- per-participant ratings --------------------------------------------------------------
 
 
@@ -410,6 +481,7 @@ def ratings_noise_ceiling(
     backend: str = "auto",
     max_redraws: int = 100,
     name: str = "ratings",
+    progress: bool | None = None,
 ) -> NoiseCeiling:
     """Noise ceiling of each metric from per-participant ratings, averaged over random split halves.
 
@@ -428,6 +500,8 @@ def ratings_noise_ceiling(
     seed : int or Generator
     kind : {"similarity", "dissimilarity"}
         What the ratings measure.
+    progress : bool, optional
+        ``False`` hides the progress of the splits (shown for steps over a second).
 
     Examples
     --------
@@ -465,7 +539,7 @@ def ratings_noise_ceiling(
     ups = {m: [] for m in metric_list}
     redraws = 0
     half_size = r.n_participants // 2
-    for _ in range(int(n_splits)):
+    for _ in show_progress(range(int(n_splits)), desc="noise ceiling (random splits)", unit="split", enabled=progress):
         for attempt in range(int(max_redraws) + 1):
             in_a = np.zeros(r.n_participants, dtype=bool)
             in_a[rng.permutation(r.n_participants)[:half_size]] = True

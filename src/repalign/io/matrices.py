@@ -13,7 +13,7 @@ adds the formats without ids inside the matrix file.)
   file, else from ``<stem>.ids.txt``.
 
 The kind (similarity or dissimilarity) is given or detected from the diagonal exactly as
-for CSV files (:func:`repalign.io.detect_matrix_kind`).
+for CSV files (:func:`repalign.io.kind.detect_matrix_kind`).
 """
 
 from __future__ import annotations
@@ -28,13 +28,35 @@ import numpy as np
 
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, optional_import, preview
-from ..representations import Representation
+from ..representations import KINDS, SYMMETRY_ATOL, SYMMETRY_RTOL, Representation
+from ._checks import check_finite, decode_ids, real_array
+from .kind import detect_matrix_kind
 
-__all__ = ["load_matrix", "read_id_list", "read_mat", "select_mat_matrix", "ids_file_for"]
+__all__ = ["load_matrix", "load_npy", "read_id_list", "read_mat", "select_mat_matrix", "ids_file_for", "split_mat_variable"]
 
 log = logging.getLogger(__name__)
 
 _KINDS = ("similarity", "dissimilarity")
+
+
+def split_mat_variable(spec: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """Split ``FILE.mat:VARIABLE`` into the file and the variable; anything else has no variable.
+
+    The one place that parses this syntax. An existing file whose name happens to contain
+    ``.mat:`` is taken as it is.
+
+    Examples
+    --------
+    >>> split_mat_variable("lee/abstract.mat:s")
+    ('lee/abstract.mat', 's')
+    >>> split_mat_variable("sim.csv")
+    ('sim.csv', None)
+    """
+    text = os.fspath(spec)
+    head, sep, variable = text.rpartition(":")
+    if sep and variable and head.lower().endswith(".mat") and not os.path.exists(text):
+        return head, variable
+    return text, None
 
 
 def ids_file_for(path: str | os.PathLike[str]) -> Path:
@@ -54,7 +76,7 @@ def read_id_list(path: str | os.PathLike[str]) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError(f"{p}: id list not found.")
-    lines = [line.strip() for line in p.read_text(encoding="utf-8").splitlines()]
+    lines = [line.strip() for line in p.read_text(encoding="utf-8-sig").splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     blank = [i + 1 for i, line in enumerate(lines) if not line]
@@ -177,21 +199,25 @@ def select_mat_matrix(
     return name, np.asarray(variables[name], dtype=np.float64)
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _cell_strings(value: Any) -> list[str] | None:
-    """A MATLAB cell array of strings (or char matrix) as a list, else None."""
+    """A MATLAB cell array of strings (or char matrix) as a list, else None (bytes decoded)."""
     if not isinstance(value, np.ndarray):
         return None
-    if value.dtype.kind == "U":
+    if value.dtype.kind in "US":
         if value.ndim == 1 or (value.ndim == 2 and 1 in value.shape):
-            return [str(x).strip() for x in value.ravel()]
+            return [_text(x).strip() for x in value.ravel().tolist()]
         return None
     if value.dtype == object and (value.ndim == 1 or (value.ndim == 2 and 1 in value.shape)):
         out = []
         for cell in value.ravel():
             arr = np.asarray(cell)
-            if arr.dtype.kind != "U" or arr.size != 1:
+            if arr.dtype.kind not in "US" or arr.size != 1:
                 return None
-            out.append(str(arr.ravel()[0]).strip())
+            out.append(_text(arr.ravel().tolist()[0]).strip())
         return out
     return None
 
@@ -204,9 +230,59 @@ def _ids_from_mat(variables: Mapping[str, Any], n: int, source: str) -> tuple[li
     if len(found) > 1:
         raise InputError(
             f"{source}: several variables could hold the {n} stimulus ids ({', '.join(found)}); "
-            "give the ids explicitly (ids=...)."
+            "give the ids explicitly (Python: ids=...; or an id list file next to it, "
+            f"{ids_file_for(source).name})."
         )
     return None
+
+
+def _resolve_ids(
+    p: Path, ids: Sequence[str] | str | os.PathLike[str] | None, file_ids: tuple[list[str], str] | None,
+    n: int, shape: str, meta: dict[str, Any],
+) -> list[str]:
+    """The id list: given, else found in the file, else ``<stem>.ids.txt``; its length checked."""
+    if ids is not None:
+        if isinstance(ids, (str, os.PathLike)):
+            id_list, meta["ids_source"] = read_id_list(ids), str(ids)
+        else:
+            id_list, meta["ids_source"] = decode_ids(list(ids), str(p)), "given"
+    elif file_ids is not None:
+        id_list, meta["ids_source"] = file_ids
+    elif ids_file_for(p).is_file():
+        id_list, meta["ids_source"] = read_id_list(ids_file_for(p)), str(ids_file_for(p))
+    else:
+        raise InputError(
+            f"{p}: a {shape} without stimulus ids. Put one id a line, in row order, in "
+            f"{ids_file_for(p)} (or pass ids=...)."
+        )
+    if len(id_list) != n:
+        raise InputError(f"{p}: {len(id_list)} stimulus ids ({meta['ids_source']}) for a {shape}.")
+    return id_list
+
+
+def _read_npy(p: Path) -> np.ndarray:
+    try:
+        values = np.load(p, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise InputError(f"{p}: cannot read without pickle (object arrays are refused): {exc}.") from exc
+        raise InputError(f"{p}: not a valid .npy file (truncated or corrupt: {exc}).") from exc
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{p}: not a valid .npy file ({exc}).") from exc
+    return real_array(values, str(p))
+
+
+def _matrix(
+    values: np.ndarray, id_list: list[str], kind: str | None, meta: dict[str, Any], source: str,
+    symmetrize: bool, name: str,
+) -> Representation:
+    check_finite(values, source, rows=id_list, columns=id_list, matrix=True)
+    if kind is None:
+        kind, reason = detect_matrix_kind(values, source=source)
+        meta["kind_source"] = f"detected: {reason}"
+    else:
+        meta["kind_source"] = "given"
+    return Representation(id_list, values, kind=kind, name=name, symmetrize=symmetrize, meta=meta)
 
 
 def load_matrix(
@@ -245,13 +321,10 @@ def load_matrix(
     >>> rep.kind, rep.ids
     ('similarity', ('a', 'b', 'c'))
     """
-    from ..io import detect_matrix_kind
-
     if kind is not None:
         check_option("kind", kind, _KINDS)
-    text = os.fspath(path)
-    if variable is None and text.lower().rsplit(":", 1)[0].endswith(".mat") and not text.lower().endswith(".mat"):
-        text, variable = text.rsplit(":", 1)
+    text, named = split_mat_variable(path)
+    variable = variable if variable is not None else named
     p = Path(text)
     source = str(p)
     if not p.is_file():
@@ -260,12 +333,7 @@ def load_matrix(
     meta: dict[str, Any] = {"source": source}
     file_ids: tuple[list[str], str] | None = None
     if suffix == ".npy":
-        try:
-            values = np.load(p, allow_pickle=False)
-        except ValueError as exc:
-            raise InputError(f"{source}: cannot read without pickle (object arrays are refused): {exc}.") from exc
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{source}: not a valid .npy file ({exc}).") from exc
+        values = _read_npy(p)
         if values.ndim != 2 or values.shape[0] != values.shape[1]:
             raise InputError(f"{source}: expected a square 2-D matrix; got shape {values.shape}.")
         meta["format"] = "npy"
@@ -278,27 +346,66 @@ def load_matrix(
     else:
         raise InputError(f"{source}: load_matrix reads .npy and .mat files; got {suffix!r}.")
     n = values.shape[0]
-    if ids is not None:
-        if isinstance(ids, (str, os.PathLike)):
-            id_list, meta["ids_source"] = read_id_list(ids), str(ids)
-        else:
-            id_list, meta["ids_source"] = [str(x) for x in ids], "given"
-    elif file_ids is not None:
-        id_list, meta["ids_source"] = file_ids
-    elif ids_file_for(p).is_file():
-        id_list, meta["ids_source"] = read_id_list(ids_file_for(p)), str(ids_file_for(p))
-    else:
-        raise InputError(
-            f"{source}: a {n} x {n} matrix without stimulus ids. Put one id a line, in row order, in "
-            f"{ids_file_for(p)} (or pass ids=...)."
-        )
-    if len(id_list) != n:
-        raise InputError(f"{source}: {len(id_list)} stimulus ids ({meta['ids_source']}) for a {n} x {n} matrix.")
-    if kind is None and np.isfinite(values).all():
-        kind, reason = detect_matrix_kind(values, source=source)
-        meta["kind_source"] = f"detected: {reason}"
-    elif kind is None:
-        kind = "similarity"  # the non-finite values are reported by Representation below
-    else:
-        meta["kind_source"] = "given"
-    return Representation(id_list, values, kind=kind, name=name or p.name, symmetrize=symmetrize, meta=meta)
+    id_list = _resolve_ids(p, ids, file_ids, n, f"{n} x {n} matrix", meta)
+    return _matrix(values, id_list, kind, meta, source, symmetrize, name or p.name)
+
+
+def load_npy(
+    path: str | os.PathLike[str],
+    *,
+    ids: Sequence[str] | str | os.PathLike[str] | None = None,
+    kind: str | None = None,
+    symmetrize: bool = False,
+    name: str | None = None,
+) -> Representation:
+    """A ``.npy`` array with an id list: a matrix or features, by a stated rule.
+
+    * ``kind`` given: that kind (a matrix must be square).
+    * not square (``n_stimuli x n_features``): **features**; a matrix is always square, so
+      this is unambiguous (logged at info level).
+    * square and symmetric: a **matrix**, its kind read from the diagonal
+      (:func:`~repalign.io.kind.detect_matrix_kind`).
+    * square and not symmetric: an error; ``kind="features"`` (CLI ``--kind-a/--kind-b
+      features``) for features with as many dimensions as stimuli, or ``symmetrize=True``
+      (CLI ``--symmetrize``) for an asymmetric matrix.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> np.save(folder / "features.npy", np.arange(12.0).reshape(3, 4))
+    >>> load_npy(folder / "features.npy", ids=["a", "b", "c"]).kind
+    'features'
+    """
+    if kind is not None:
+        check_option("kind", kind, KINDS)
+    p = Path(path)
+    source = str(p)
+    if not p.is_file():
+        raise DataNotFoundError(f"{source}: no such file.")
+    values = _read_npy(p)
+    if values.ndim != 2:
+        raise InputError(f"{source}: expected a 2-D array (stimuli x features, or a square matrix); got shape {values.shape}.")
+    n, d = values.shape
+    meta: dict[str, Any] = {"source": source, "format": "npy"}
+    square = n == d
+    matrix = kind in _KINDS or (kind is None and square)
+    if matrix and not square:
+        raise InputError(f"{source}: a {kind} matrix must be square; got shape {values.shape}.")
+    id_list = _resolve_ids(p, ids, None, n, f"{n} x {d} {'matrix' if matrix else 'feature array'}", meta)
+    if kind is None and square:
+        check_finite(values, source, rows=id_list, columns=id_list, matrix=True)
+        tol = SYMMETRY_ATOL + SYMMETRY_RTOL * float(np.abs(values).max())
+        if not symmetrize and not (np.abs(values - values.T) <= tol).all():
+            raise InputError(
+                f"{source}: a square {n} x {n} array that is not symmetric, so neither clearly a matrix nor clearly "
+                "features. Pass kind='features' (CLI: --kind-a/--kind-b features) if its rows are feature vectors, "
+                "or symmetrize=True (CLI: --symmetrize) if it is an asymmetric similarity matrix."
+            )
+    if matrix:
+        return _matrix(values, id_list, kind, meta, source, symmetrize, name or p.name)
+    check_finite(values, source, rows=id_list, columns=[f"feature {j}" for j in range(d)])
+    meta["kind_source"] = "given" if kind else f"detected: {n} x {d} is not square, so features"
+    if kind is None:
+        log.info("%s: read as features (%d stimuli x %d features; a matrix would be square)", source, n, d)
+    return Representation(id_list, values, kind="features", name=name or p.name, meta=meta)
