@@ -97,8 +97,9 @@ def _grid(rows: int, cols: int, gap: float = 0.07) -> tuple[dict[str, Any], list
 
 def _panel_title(x: str, y: str, text: str, layout: dict[str, Any]) -> dict[str, Any]:
     xa, ya = layout["xaxis" + x[1:]], layout["yaxis" + y[1:]]
+    head, _, rest = text.partition("<br>")
     return {
-        "text": f"<b>{text}</b>", "showarrow": False, "xref": "paper", "yref": "paper",
+        "text": f"<b>{head}</b>" + (f"<br>{rest}" if rest else ""), "showarrow": False, "xref": "paper", "yref": "paper",
         "x": sum(xa["domain"]) / 2, "y": ya["domain"][1], "yanchor": "bottom", "font": {"size": 12.5},
     }
 
@@ -356,5 +357,7 @@ def layers_plot(layers: pd.DataFrame) -> tuple[list, dict]:
                 "line": {"color": metric_color(str(metric), m_i), "dash": dashes[mo_i % len(dashes)], "width": 1.8},
                 "hovertemplate": "<b>%{text}</b><br>depth %{x}: %{y:.3f}<extra>" + label + "</extra>",
             })
-    layout = _layout(xaxis=_axis("depth (layer index, input to output)"), yaxis=_axis("alignment"))
+    integer = bool(np.allclose(layers["depth"], np.round(layers["depth"])))
+    extra = {"dtick": 1} if integer and layers["depth"].nunique() <= 24 else {}
+    layout = _layout(xaxis=_axis("depth (layer index, input to output)", **extra), yaxis=_axis("alignment"))
     return data, layout

@@ -258,12 +258,12 @@ def similarity_section(rep: Report, ctx: ReportContext, wanted: Sequence[str] | 
         score = ctx.frame.set_index(ctx.frame["model"].astype(str))
         for model, e in mine.items():
             value = score.loc[model, ctx.align[0]] if ctx.align and model in score.index else None
-            label = f"{model}" + (f" ({pretty_column(ctx.align[0])} {value:.3f})" if value is not None and pd.notna(value) else "")
+            label = f"{model}" + (f"<br>{pretty_column(ctx.align[0])} {value:.3f}" if value is not None and pd.notna(value) else "")
             panels.append((label, e["similarity"], [str(i) for i in e["ids"]]))
         key = "figure_similarity_" + "".join(ch if ch.isalnum() else "_" for ch in dataset)
         rep.add(sec, "plot", Plot(key, "", f"Similarity matrices on {dataset}.",
                                   f"Left: the human matrix; then {', '.join(mine)}.", *live.similarity_plot(panels),
-                                  alt=f"Heat maps of human and model similarity on {dataset}", height=330))
+                                  alt=f"Heat maps of human and model similarity on {dataset}", height=350))
 
 
 def layers_section(rep: Report, ctx: ReportContext) -> None:
