@@ -238,3 +238,41 @@ def forest(tables: dict[str, pd.DataFrame], outcomes: Sequence[str], alignments:
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside upper center", ncols=len(alignments))
     return fig
+
+
+def similarity_panels(panels: Sequence[tuple[str, np.ndarray]]) -> Any:
+    """Similarity matrices side by side (``(title, matrix)``), each on its own scale without the diagonal."""
+    mpl = _mpl()
+    n = len(panels)
+    with mpl.rc_context(_STYLE):
+        fig = new_figure(2.6 * n + 0.3, 2.9)
+        axes = np.atleast_1d(fig.subplots(1, n, squeeze=False)[0])
+        for ax, (title, matrix) in zip(axes, panels):
+            m = np.asarray(matrix, dtype=float)
+            off = m[~np.eye(len(m), dtype=bool)]
+            ax.imshow(m, cmap="viridis", vmin=float(np.nanmin(off)), vmax=float(np.nanmax(off)), interpolation="nearest")
+            ax.set_title(title.replace("<br>", "\n"), fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+    return fig
+
+
+def layer_curves(layers: pd.DataFrame) -> Any:
+    """Alignment against depth, one line per (model, metric)."""
+    mpl = _mpl()
+    with mpl.rc_context(_STYLE):
+        fig = new_figure(6.4, 3.2)
+        ax = fig.subplots()
+        groups = layers.groupby(["model", "metric"], sort=False) if "model" in layers.columns else layers.groupby("metric", sort=False)
+        styles = ("-", "--", ":", "-.")
+        models = list(dict.fromkeys(layers["model"])) if "model" in layers.columns else [None]
+        for i, (key, lines) in enumerate(groups):
+            model, metric = key if isinstance(key, tuple) else (None, key)
+            lines = lines.sort_values("depth")
+            ax.plot(lines["depth"], lines["value"], marker="o", ms=3.5, lw=1.6, ls=styles[models.index(model) % len(styles)],
+                    color=_color(str(metric), i), label=pretty_column(str(metric)) + (f" · {model}" if model is not None and len(models) > 1 else ""))
+        ax.set_xlabel("depth (layer index, input to output)")
+        ax.set_ylabel("alignment")
+        ax.legend(loc="best")
+    return fig

@@ -238,7 +238,9 @@ def _chosen(ctx: ReportContext, available: Sequence[str], wanted: Sequence[str] 
 
 def similarity_section(rep: Report, ctx: ReportContext, wanted: Sequence[str] | None) -> None:
     """Human and model similarity matrices side by side, per human domain, for chosen models."""
+    from . import figures as static
     from . import interactive as live
+    from .figures import to_png
 
     folder = ctx.run.folder
     entries = load_similarity(folder) if folder is not None and (folder / "similarity").is_dir() else []
@@ -261,14 +263,17 @@ def similarity_section(rep: Report, ctx: ReportContext, wanted: Sequence[str] | 
             label = f"{model}" + (f"<br>{pretty_column(ctx.align[0])} {value:.3f}" if value is not None and pd.notna(value) else "")
             panels.append((label, e["similarity"], [str(i) for i in e["ids"]]))
         key = "figure_similarity_" + "".join(ch if ch.isalnum() else "_" for ch in dataset)
+        png = to_png(static.similarity_panels([(title, m) for title, m, _ in panels]))
         rep.add(sec, "plot", Plot(key, "", f"Similarity matrices on {dataset}.",
                                   f"Left: the human matrix; then {', '.join(mine)}.", *live.similarity_plot(panels),
-                                  alt=f"Heat maps of human and model similarity on {dataset}", height=350))
+                                  alt=f"Heat maps of human and model similarity on {dataset}", height=350, png=png))
 
 
 def layers_section(rep: Report, ctx: ReportContext) -> None:
     """Alignment against depth when the run folder has an ``alignment_layers`` table."""
+    from . import figures as static
     from . import interactive as live
+    from .figures import to_png
 
     layers = ctx.run.layers
     if layers is None or layers.empty:
@@ -277,4 +282,5 @@ def layers_section(rep: Report, ctx: ReportContext) -> None:
                       kind="simulation" if ctx.simulated else "")
     rep.add(sec, "plot", Plot("figure_layers", "", "Alignment against depth.",
                               "One line per metric (and model); hover a point for the layer's name.", *live.layers_plot(layers),
-                              alt="Line chart of alignment against layer depth", height=400))
+                              alt="Line chart of alignment against layer depth", height=400,
+                              png=to_png(static.layer_curves(layers))))
