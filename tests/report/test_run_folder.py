@@ -54,6 +54,9 @@ def _study_folder(tmp_path, n_models=8):
     layers = pd.DataFrame([(results["model"][0], f"blocks.{d}", d, m, 0.1 * d + (0.05 if m == "spearman" else 0))
                            for d in range(5) for m in ("pearson", "spearman")], columns=["model", "layer", "depth", "metric", "value"])
     layers.to_parquet(folder / "alignment_layers.parquet")
+    pd.DataFrame({"dataset": ["peterson2018:animals"] * 2, "domain": "animals", "metric": ["pearson", "spearman"],
+                  "lower": [0.913, 0.818], "upper": [0.978, 0.950], "corrected": np.nan, "n_stimuli": 120,
+                  "note": ""}).to_parquet(folder / "ceilings.parquet")
     return folder, results
 
 
@@ -82,6 +85,7 @@ def test_provenance_similarity_layers_and_partial_marks(tmp_path):
     assert scores.index[-1] in titles[1] and scores.index[0] in titles[3]
     assert np.allclose(np.array(spec["data"][0]["z"], dtype=float), np.round(np.corrcoef(np.random.default_rng(0).normal(size=(6, 5))), 4))
     assert 'id="figure_layers"' in html and "blocks.4" in html
+    assert "Human data: noise ceilings" in html and "0.913–0.978" in html
     # seven models average 2 of the dataset's 6 domains: marked, with which
     assert html.count('class="partial-mark"') == 7 * 3 and "mean over 2 of 6 domains: peterson2018:animals, peterson2018:fruits" in html
     assert "2 / 6" in html and "6 / 6" in html

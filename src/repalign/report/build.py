@@ -168,10 +168,11 @@ def _context(run: RunData, align, fewshot, others, covs, k: int, confidence: flo
 def _analysis_sections(rep: Report, ctx: ReportContext, similarity_models: Sequence[str] | None) -> list[Section]:
     """The sections about this run's models, in page order; returns them (they are moved into place later)."""
     from .findings import add_findings
-    from .overview import layers_section, models_section, similarity_section
+    from .overview import ceilings_section, layers_section, models_section, similarity_section
     from .sections import breakpoints_of, fewshot_section, metrics_section, robustness_section, scatter_plot, ushape_section
 
     start = len(rep.sections)
+    ceilings_section(rep, ctx)
     models = models_section(rep, ctx)
     outcomes = [*ctx.fewshot, *ctx.others]
     if ctx.n_models < MIN_MODELS_FOR_STATISTICS or not outcomes:

@@ -6,7 +6,8 @@ folder* holds ``results.parquet`` (or ``.csv``) and optionally the long tables
 ``fewshot.parquet`` and ``alignment.parquet``; wide columns missing from the results table
 are made from the long tables by :func:`repalign.results.fewshot_wide` and
 :func:`repalign.results.alignment_wide`. A run folder may also hold ``manifest.json`` and
-``units/*/record.json`` (a study's provenance), ``alignment_layers.*`` (alignment by layer)
+``units/*/record.json`` (a study's provenance), ``ceilings.*`` (the human data's noise
+ceilings), ``alignment_layers.*`` (alignment by layer)
 and ``similarity/*.npz`` (human and model similarity matrices), which the report shows.
 """
 
@@ -47,6 +48,8 @@ __all__ = [
 
 #: Columns of the alignment-by-layer table (``alignment_layers.parquet``; plus ``model``).
 LAYER_COLUMNS: tuple[str, ...] = ("layer", "depth", "metric", "value")
+#: Columns of the noise-ceiling table a study writes once per run (``ceilings.parquet``).
+CEILING_COLUMNS: tuple[str, ...] = ("dataset", "metric", "lower", "upper")
 _RESULT_NAMES = ("results.parquet", "results.csv", "results.tsv")
 
 
@@ -115,6 +118,7 @@ class RunData:
     manifest: dict[str, Any] | None = None
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     layers: pd.DataFrame | None = None
+    ceilings: pd.DataFrame | None = None
     folder: Path | None = None
 
 
@@ -198,6 +202,13 @@ def _read_provenance(run: RunData, folder: Path) -> None:
                 log.warning("ignoring unreadable unit record %s (%s)", record, exc)
                 continue
             run.units[str(data.get("unit_id", record.parent.name))] = data
+    ceilings = _find(folder, "ceilings")
+    if ceilings is not None:
+        table = read_table(ceilings, what="noise-ceiling table")
+        missing = [c for c in CEILING_COLUMNS if c not in table.columns]
+        if missing:
+            raise InputError(f"{ceilings}: missing column(s) {preview(missing)}; a ceiling table has {', '.join(CEILING_COLUMNS)}.")
+        run.ceilings = table
     layers = _find(folder, "alignment_layers")
     if layers is not None:
         table = read_table(layers, what="layer table")

@@ -284,3 +284,22 @@ def layers_section(rep: Report, ctx: ReportContext) -> None:
                               "One line per metric (and model); hover a point for the layer's name.", *live.layers_plot(layers),
                               alt="Line chart of alignment against layer depth", height=400,
                               png=to_png(static.layer_curves(layers))))
+
+
+def ceilings_section(rep: Report, ctx: ReportContext) -> None:
+    """The human data's noise ceilings (``ceilings.*``, computed once per run by the study)."""
+    table = ctx.run.ceilings
+    if table is None or table.empty:
+        return
+    from .format import format_number
+
+    sec = rep.section("ceilings", "Human data: noise ceilings",
+                      "How well the human judgments agree with themselves: the split-half bounds of each metric, an upper limit "
+                      "for any model's alignment with the same data.", kind="real data")
+    metrics = list(dict.fromkeys(table["metric"].astype(str)))
+    cells = pd.DataFrame(index=list(dict.fromkeys(table["dataset"].astype(str))), columns=[pretty_column(m) for m in metrics], dtype=object)
+    cells.loc[:, :] = "–"
+    for r in table.itertuples(index=False):
+        cells.loc[str(r.dataset), pretty_column(str(r.metric))] = f"{format_number(r.lower, 3)}–{format_number(r.upper, 3)}"
+    rep.add(sec, "table", Table("table_ceilings", "", "Noise ceilings.",
+                                "Lower–upper split-half bounds per human domain and metric (the study's ceilings table).", cells, table))
