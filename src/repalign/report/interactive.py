@@ -342,21 +342,30 @@ def similarity_plot(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> 
 
 
 def layers_plot(layers: pd.DataFrame) -> tuple[list, dict]:
-    """Alignment against depth, one line per (model, metric); hover names the layer."""
+    """Alignment against depth, one line per (model, dataset, metric); hover names the layer.
+
+    ``lower`` / ``upper`` columns (bootstrap intervals of :func:`repalign.models.align_layers`)
+    become error bars.
+    """
     data = []
-    models = list(dict.fromkeys(layers["model"])) if "model" in layers.columns else [None]
+    keys = [c for c in ("model", "dataset") if c in layers.columns]
+    blocks = layers.groupby(keys, sort=False) if keys else [((), layers)]
     dashes = ("solid", "dash", "dot", "dashdot", "longdash")
-    for mo_i, model in enumerate(models):
-        block = layers if model is None else layers[layers["model"] == model]
+    for b_i, (key, block) in enumerate(blocks):
+        suffix = " · ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
         for m_i, (metric, lines) in enumerate(block.groupby("metric", sort=False)):
             lines = lines.sort_values("depth")
-            label = pretty_column(str(metric)) + ("" if model is None else f" · {model}")
-            data.append({
+            label = pretty_column(str(metric)) + (f" · {suffix}" if suffix else "")
+            trace = {
                 "type": "scatter", "mode": "lines+markers", "x": lines["depth"].tolist(), "y": lines["value"].tolist(),
                 "text": lines["layer"].astype(str).tolist(), "name": label,
-                "line": {"color": metric_color(str(metric), m_i), "dash": dashes[mo_i % len(dashes)], "width": 1.8},
+                "line": {"color": metric_color(str(metric), m_i), "dash": dashes[b_i % len(dashes)], "width": 1.8},
                 "hovertemplate": "<b>%{text}</b><br>depth %{x}: %{y:.3f}<extra>" + label + "</extra>",
-            })
+            }
+            if {"lower", "upper"} <= set(lines.columns):
+                trace["error_y"] = {"type": "data", "symmetric": False, "array": (lines["upper"] - lines["value"]).tolist(),
+                                    "arrayminus": (lines["value"] - lines["lower"]).tolist(), "thickness": 1, "width": 2}
+            data.append(trace)
     integer = bool(np.allclose(layers["depth"], np.round(layers["depth"])))
     extra = {"dtick": 1} if integer and layers["depth"].nunique() <= 24 else {}
     layout = _layout(xaxis=_axis("depth (layer index, input to output)", **extra), yaxis=_axis("alignment"))
