@@ -15,7 +15,8 @@ import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Real reference data (read-only) that CI provides next to the repository; tests skip without it.
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: ``$REPALIGN_SHARED_DATA`` points elsewhere (a git worktree whose parent has no shared/).
+SHARED_DATA = Path(os.environ.get("REPALIGN_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture(autouse=True)
