@@ -169,3 +169,10 @@ def test_user_dataset_gets_the_folders_adapter(tmp_path, rng):
     register_dataset("mine", tmp_path / "mine")
     assert isinstance(get_adapter("mine"), adapters.FoldersAdapter) and get_adapter("mine") is get_adapter("mine")
     assert load_reference("mine:c1").ids == tuple(ids)
+
+
+def test_the_peterson_card_and_reader_list_the_same_domains():
+    from repalign.data.datasets.peterson2018 import CARD
+    from repalign.data.peterson import DOMAINS, ORIGINAL_RELEASE
+
+    assert CARD.parts == DOMAINS == tuple(ORIGINAL_RELEASE)

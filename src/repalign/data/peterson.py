@@ -29,7 +29,6 @@ import numpy as np
 from .._errors import DataNotFoundError, InputError
 from .._validation import preview
 from ..representations import Representation
-from .datasets.peterson2018 import DOMAINS as _CARD_DOMAINS
 from .folders import DatasetScan, MatrixPart, match_images, read_folder_part
 from .images import list_images
 from ..io.matrices import read_mat, select_mat_matrix
@@ -41,8 +40,6 @@ log = logging.getLogger(__name__)
 
 DATASET = "peterson2018"
 
-#: The six domains, in the paper's order (defined with the dataset's card).
-DOMAINS: tuple[str, ...] = _CARD_DOMAINS
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,10 @@ ORIGINAL_RELEASE: dict[str, OriginalFile] = {
     "various": OriginalFile("simMatrix_mturkmurreplication.mat", None),
     "vegetables": OriginalFile("simMatrix_mturkveggies.mat", None),
 }
+
+#: The six domains, in the paper's order (the card in :mod:`repalign.data.datasets.peterson2018`
+#: lists the same parts; a test keeps them equal).
+DOMAINS: tuple[str, ...] = tuple(ORIGINAL_RELEASE)
 
 _MAX_DEPTH = 2  # how deep below <domain>/ the MATLAB file and image folder are looked for
 
@@ -180,7 +181,9 @@ def scan_peterson(root: str | os.PathLike[str], *, symmetrize: bool = False) -> 
     if not r.is_dir():
         raise DataNotFoundError(f"{r}: not a folder.")
     from .adapters import open_dataset
-    from .datasets.peterson2018 import ADAPTER
+    from .registry import get_adapter
+
+    ADAPTER = get_adapter(DATASET)  # noqa: N806 - the dataset's adapter, looked up like any other
 
     if not symmetrize:
         return open_dataset(ADAPTER, r).scan()  # the memoised open every reference uses
