@@ -138,3 +138,14 @@ def test_cli_layers_and_multilayer_extract_and_align(animal_pairs, tmp_path, cap
     assert sum(line.startswith("layer") for line in table.splitlines()) == 5  # header + 4 layers
     assert main(["extract", MODEL, str(folder), "--random-init", "--layers", "nosuch", "--out", str(out)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_load_representation_names_a_multilayer_file(animal_pairs, tmp_path):
+    import repalign
+
+    f = extract_layers(MODEL, animal_pairs[:3], "fc", out=tmp_path / "s.npz", pretrained=False, image_size=32,
+                       cache=False)
+    with pytest.raises(InputError, match="a multi-layer feature file \\(1 layers\\)"):
+        repalign.load_representation(f.path)
+    one = load_layered_features(f.path).layer("fc").to_representation()
+    assert one.n_stimuli == 3

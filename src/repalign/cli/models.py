@@ -61,7 +61,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..models import list_models, list_sources, paper_pins
+    from ..models import list_models, list_sources
 
     if args.sources:
         rows = list_sources()
@@ -71,15 +71,15 @@ def run_list(args: argparse.Namespace) -> int:
             print(format_table([[r["prefix"] + ":", r["extra"], r["example"], r["summary"]] for r in rows],
                                ["source", "extra", "example", "what"]))
         return 0
-    if args.paper:
-        from ..models.sources._common import match_names
+    if args.paper:  # the paper source's names, each with the timm id it pins to
+        from ..models import resolve_name
 
-        pins = {p.paper_name: p for p in paper_pins()}
-        names = match_names(list(pins), args.pattern)
+        pinned = [(mid.partition(":")[2], resolve_name(mid).model_id or None) for mid in list_models(args.pattern, source="paper")]
         if args.json:
-            print_json([{"paper_name": n, "model_id": f"timm:{pins[n].timm_name}" if pins[n].timm_name else None} for n in names])
+            print_json([{"paper_name": n, "model_id": m} for n, m in pinned])
         else:
-            print(format_table([[n, pins[n].timm_name or "(unresolved)"] for n in names], ["paper name", "timm name"]))
+            print(format_table([[n, m.partition(":")[2] if m else "(unresolved)"] for n, m in pinned],
+                               ["paper name", "timm name"]))
         return 0
     from ..models import weights_status
 

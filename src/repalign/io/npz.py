@@ -49,6 +49,11 @@ def load_npz(path: Path, kind: str | None, symmetrize: bool, name: str) -> Repre
     if "ids" not in data:
         raise InputError(f"{path}: no 'ids' array; keys are {sorted(data)}.")
     present = [k for k in KINDS if k in data]
+    if not present and "layers" in data and any(k.startswith("features/") for k in data):
+        raise InputError(
+            f"{path}: a multi-layer feature file ({data['layers'].size} layers): `repalign align` aligns every "
+            "layer; for one layer use repalign.models.load_layered_features(path).layer(NAME), or extract it with --layer."
+        )
     if len(present) != 1:
         raise InputError(
             f"{path}: needs exactly one of the arrays {', '.join(KINDS)} (the key states the kind); "
