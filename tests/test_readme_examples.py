@@ -57,6 +57,7 @@ EXPECT: dict[str, str] = {
     "--metric odd-one-out --similarity dot": "0.6299",
     "repalign align things:test things:spose --data-root ../shared/data --metric odd-one-out --similarity dot":
         "0.6299",
+    "repalign align model_a.npz model_b.npz --metric cka,cka-debiased --bootstrap 200": "cka-debiased  0.6790",
 }
 
 #: Seconds one command may take (the slow ones get more).
@@ -214,8 +215,19 @@ def _images(cwd: Path, shared: Callable[[], Path]) -> None:
 
 
 #: Input file -> function writing it into the working folder (``shared()`` gives ../shared/data).
+def _cka_pair(cwd: Path, shared: Callable[[], Path]) -> None:
+    """model_a.npz and model_b.npz exactly as the CKA example of docs/metrics.md writes them."""
+    rng = np.random.default_rng(0)
+    ids = np.array([f"s{i}" for i in range(50)])
+    x = rng.normal(size=(50, 20))
+    np.savez(cwd / "model_a.npz", ids=ids, features=x)
+    np.savez(cwd / "model_b.npz", ids=ids, features=x @ rng.normal(size=(20, 30)) + 3 * rng.normal(size=(50, 30)))
+
+
 MAKERS: dict[str, Callable[[Path, Callable[[], Path]], None]] = {
     "human.csv": _human_csv,
+    "model_a.npz": _cka_pair,
+    "model_b.npz": _cka_pair,
     "model_features.npz": _model_features,
     "lite0.npz": _animals_features("lite0.npz"),
     "model.npz": _animals_features("model.npz"),
