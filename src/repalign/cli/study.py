@@ -23,9 +23,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("config", nargs="?", type=Path, help="study YAML (default: the built-in offline study)")
     p.add_argument("--dry-run", action="store_true", help="resolve models and data and print the plan; run nothing")
-    p.add_argument("--executor", choices=("local", "ray"), help="override the config's executor")
+    p.add_argument("--executor", choices=("local", "ray", "slurm"), help="override the config's executor")
     p.add_argument("--workers", type=int, help="local executor: parallel worker processes")
     p.add_argument("--address", help="Ray cluster address (default: start a local cluster)")
+    p.add_argument("--slurm-cluster", choices=("slurm", "local", "debug"), default="slurm",
+                   help="SLURM executor: 'slurm' submits with sbatch; 'local' runs the job array on submitit's "
+                   "local cluster (this machine), to try a config before submitting it")
+    p.add_argument("--units-per-task", type=int, default=1, metavar="N",
+                   help="SLURM executor: units per job-array task (more for short units)")
     p.add_argument("--out", type=Path, help="override the config's output folder")
     p.add_argument("--data-root", type=Path, help="built-in study only: folder holding peterson2018/ and cifar10/")
     add_json_flag(p)
@@ -87,7 +92,8 @@ def run_study_command(args: argparse.Namespace) -> int:
     exit_code = 0
     for config in configs:
         log.info("study %r -> %s (progress lines: [done/total] unit; the log is also in study.log there)", config.name, config.output)
-        run, outputs = run_study(config, executor=args.executor, workers=args.workers, address=args.address)
+        run, outputs = run_study(config, executor=args.executor, workers=args.workers, address=args.address,
+                                 slurm_cluster=args.slurm_cluster, units_per_task=args.units_per_task)
         summaries.append({
             "name": config.name, "run_dir": str(run.run_dir), "planned": len(run.planned),
             "skipped": len(run.skipped), "finished": len(run.finished), "failed": run.failed,

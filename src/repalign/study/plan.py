@@ -264,8 +264,14 @@ def run_study(
     workers: int | None = None,
     address: str | None = None,
     progress: Callable[[int, int, str, str], None] | None = None,
+    slurm_cluster: str = "slurm",
+    units_per_task: int = 1,
 ) -> tuple[StudyRun, dict[str, Any]]:
     """Run (or resume) a study, then collect, analyse and report.
+
+    ``slurm_cluster`` (``slurm``, or ``local`` for submitit's local cluster) and
+    ``units_per_task`` apply to the SLURM executor, whose resources come from the
+    config's ``execution.slurm``.
 
     Returns the run summary and a dict with the paths written (tables, report) and notes.
     """
@@ -288,6 +294,9 @@ def run_study(
         workers=workers or config.execution.workers,
         address=address if address is not None else config.execution.address,
         progress=progress,
+        slurm=config.execution.slurm,
+        slurm_cluster=slurm_cluster,
+        units_per_task=units_per_task,
     )
     outputs: dict[str, Any] = {"tables": collect_study(out), "notes": list(plan.notes)}
     if not run.finished and not run.skipped:
