@@ -1,85 +1,119 @@
-"""Render the report in a real headless browser (Debian's chromium) and check what it drew.
+"""Render the report in a real headless browser (Debian's chromium, driven by Playwright) and
+check what it drew, that its interactive parts respond, and that it fetches nothing.
 
-Skipped when no chromium binary is found. CI installs it with
-``apt-get update && apt-get install -y chromium``.
+Skipped, with the reason, when the ``playwright`` package or a chromium binary is missing.
+CI installs them with ``pip install playwright`` and ``apt-get update && apt-get install -y chromium``
+(no browser download: Playwright drives the system chromium through ``executable_path``).
 """
 
 from __future__ import annotations
 
-import re
+import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("matplotlib")
+pytest.importorskip("plotly")
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
-BROWSER = next(
+BROWSER = os.environ.get("REPALIGN_CHROMIUM") or next(
     (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome") if shutil.which(b)), None
 )
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium/chrome binary on PATH")
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--hide-scrollbars",
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(BROWSER is None, reason="no chromium binary (apt-get install -y chromium, or set REPALIGN_CHROMIUM)"),
 ]
 
-# Appended to a *copy* of the page (the report itself has no script): after the load event,
-# record how many images decoded and what the page says, so --dump-dom can report them.
-PROBE = """<script>
-window.addEventListener("load", function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 100 && i.naturalHeight > 50; });
-  var b = document.body;
-  b.setAttribute("data-images", String(imgs.length));
-  b.setAttribute("data-decoded", String(ok.length));
-  b.setAttribute("data-width", String(document.querySelector("main").getBoundingClientRect().width | 0));
-  b.setAttribute("data-tables", String(document.querySelectorAll("table").length));
-});
-</script></body>"""
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
 
 
-def _chromium(args: list[str], profile: Path) -> str:
-    proc = subprocess.run(
-        [BROWSER, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
+def _open(browser, html: Path, shots: Path | None = None):
+    """The page, after every plot is drawn; the URLs it requested and the errors it raised."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(html.as_uri())
+    page.wait_for_function(
+        "document.querySelectorAll('.plot').length === document.querySelectorAll('.plot[data-rendered]').length",
+        timeout=60_000,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+    return page, requests, errors
 
 
-@pytest.mark.slow
-def test_report_renders_in_chromium(tmp_path, built_report):
+def test_report_renders_responds_and_fetches_nothing(browser, built_report, tmp_path):
     _, out = built_report
-    page = out.html.read_text(encoding="utf-8")
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", PROBE, 1), encoding="utf-8")
-    dom = _chromium(["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()], tmp_path / "profile1")
-    attrs = dict(re.findall(r'data-(images|decoded|width|tables)="(\d+)"', dom))
-    assert attrs, dom[:500]
-    assert int(attrs["images"]) == len(out.figures) == int(attrs["decoded"])
-    assert int(attrs["tables"]) >= 6 and int(attrs["width"]) > 600
-    for text in ("Summary", "Few-shot transfer", "Robustness", "Table 1.", "Figure 1."):
-        assert text in dom
-    shot = tmp_path / "shot.png"
-    _chromium(["--window-size=1200,2400", f"--screenshot={shot}", out.html.as_uri()], tmp_path / "profile2")
+    page, requests, errors = _open(browser, out.html)
+    assert errors == []
+    assert requests == [out.html.as_uri()]  # the page itself and nothing else
+    n_plots = page.eval_on_selector_all(".plot", "e => e.length")
+    assert n_plots >= 6 and page.eval_on_selector_all(".plot .main-svg", "e => e.length") >= n_plots
+    for text in ("Summary", "Few-shot transfer", "Robustness", "Provenance", "Table 1.", "Figure 1."):
+        assert page.get_by_text(text, exact=False).count() > 0
+
+    # hover: the scatter names the model under the pointer
+    point = page.locator("#figure_scatter-plot .scatterlayer .trace .points path").first
+    point.scroll_into_view_if_needed()
+    point.hover(force=True)
+    page.wait_for_selector("#figure_scatter-plot .hoverlayer .hovertext", timeout=5_000)
+    hover = page.text_content("#figure_scatter-plot .hoverlayer")
+    assert "model_" in hover
+
+    # click a legend entry: the trace is hidden (Plotly's legend toggling)
+    plot = "#figure_fewshot_partial-plot"
+    before = page.eval_on_selector(plot, "e => e.data.filter(t => t.visible === 'legendonly').length")
+    page.locator(f"{plot} .legend .traces").first.click()
+    page.wait_for_function(
+        f"document.querySelector('{plot}').data.some(t => t.visible === 'legendonly')", timeout=5_000
+    )
+    assert before == 0
+
+    # the model table sorts on a click and filters on typing
+    table = "#models-table"
+    page.locator(f"{table} thead th", has_text="Triplet").first.click()
+    values = page.eval_on_selector_all(
+        f"{table} tbody tr", "rows => rows.map(r => Number(r.cells[Array.from(r.parentNode.parentNode.tHead.rows[0].cells)"
+        ".findIndex(c => c.textContent.trim().startsWith('Triplet'))].getAttribute('data-v')))",
+    )
+    assert values == sorted(values) and len(values) == 60
+    page.fill(f"{table}-filter", "model_00")
+    assert page.inner_text(f"{table}-count") == "10"
+    assert page.eval_on_selector_all(f"{table} tbody tr:not([hidden])", "e => e.length") == 10
+
+    shots = Path(os.environ.get("REPALIGN_SHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "report.png"), full_page=True)
     import numpy as np
     from PIL import Image
 
-    with Image.open(shot) as img:
+    with Image.open(shots / "report.png") as img:
         pixels = np.asarray(img.convert("RGB"), dtype=int)
-    # a rendered page, not a blank one: text, and the figures' Okabe-Ito blue (#0072B2) lines
-    assert (pixels.sum(axis=2) < 200).sum() > 2000  # dark (text) pixels
+    # a rendered page, not a blank one: text, and the figures' Okabe-Ito blue (#0072B2)
+    assert (pixels.sum(axis=2) < 200).sum() > 2000
     blue = np.abs(pixels - np.array([0, 114, 178])).max(axis=2) < 30
     assert blue.sum() > 500
+    page.close()
+
+
+def test_compact_report_in_the_browser(browser, tmp_path):
+    from repalign.report import build_report
+
+    from .conftest import make_run
+
+    folder = make_run(tmp_path / "small", n_models=4)
+    out = build_report(folder)
+    page, requests, errors = _open(browser, out.html)
+    assert errors == [] and requests == [out.html.as_uri()]
+    text = page.inner_text("main")
+    assert "compact report" in text and "left out" not in text.lower()
+    assert all(f"model_{i:03d}" in text for i in range(4))
+    page.close()

@@ -123,7 +123,7 @@ def test_metric_correlations(rng):
 
 def test_analyze_records_match_the_single_functions(rng):
     df = _results(rng)
-    recs = analyze(df, "pearson,spearman", "imagenet_a_*", covariates="imagenet_top1", k=5)
+    recs = analyze(df, "pearson,spearman", "imagenet_a_*", covariates="imagenet_top1", k=5, as_frame=False)
     assert [(r["alignment"], r["outcome"]) for r in recs] == [
         ("pearson", "imagenet_a_top1"),
         ("pearson", "imagenet_a_top5"),
@@ -145,7 +145,7 @@ def test_analyze_records_match_the_single_functions(rng):
     ref = _brute_groups(sub["pearson"].tolist(), 5)
     assert rec["groups"]["high"]["models"] == sub["model"].iloc[ref["high"]].tolist()
     assert rec["groups"]["mid"]["mean"] == pytest.approx(sub["imagenet_a_top1"].iloc[ref["mid"]].mean())
-    plain = analyze(df, "pearson", "imagenet_a_top5")[0]
+    plain = analyze(df, "pearson", "imagenet_a_top5", as_frame=False)[0]
     assert plain["partial"] is None and plain["z2_partial"] is None and plain["n"] == 60
 
 

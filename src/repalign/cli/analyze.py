@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         confidence=args.confidence,
         model_column=args.model_column,
+        as_frame=False,
     )
     if args.json:
         print_json(records)

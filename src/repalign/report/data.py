@@ -1,18 +1,20 @@
 """Reading results tables and study run folders for analysis and reporting.
 
-A *results table* is the wide table of ``docs/architecture.md`` (one row per model;
+A *results table* is the wide table of :mod:`repalign.results` (one row per model;
 ``pearson``, ``fewshot_linear_1``, ``imagenet_a_top1``, ...), as CSV, TSV or Parquet. A *run
 folder* holds ``results.parquet`` (or ``.csv``) and optionally the long tables
-``fewshot.parquet`` (``model, dataset, head, shots, seed, accuracy``) and
-``alignment.parquet`` (``model, dataset, metric, value``); wide columns missing from the
-results table are filled from the long tables (means over seeds, and over human datasets).
+``fewshot.parquet`` and ``alignment.parquet``; wide columns missing from the results table
+are made from the long tables by :func:`repalign.results.fewshot_wide` and
+:func:`repalign.results.alignment_wide`. A run folder may also hold ``manifest.json`` and
+``units/*/record.json`` (a study's provenance), ``alignment_layers.*`` (alignment by layer)
+and ``similarity/*.npz`` (human and model similarity matrices), which the report shows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,35 +24,30 @@ import pandas as pd
 
 from .._errors import DataNotFoundError, InputError
 from .._validation import optional_import, preview
+from ..results import (
+    ALIGNMENT_METRICS,
+    ROBUSTNESS_OUTCOMES,
+    alignment_wide,
+    classify_columns,
+    fewshot_wide,
+    fill_from_long,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "ALIGNMENT_METRICS",
     "ROBUSTNESS_OUTCOMES",
-    "FEWSHOT_PATTERN",
+    "LAYER_COLUMNS",
     "RunData",
     "read_table",
     "load_run",
     "fewshot_columns",
 ]
 
-#: Alignment columns of the results schema (means over the human datasets).
-ALIGNMENT_METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
-#: Robustness outcomes of the paper (Tables 1-4), in its order.
-ROBUSTNESS_OUTCOMES: tuple[str, ...] = (
-    "imagenet_a_top1",
-    "imagenet_a_top5",
-    "imagenet_r_top1",
-    "imagenet_r_top5",
-    "sketch_top1",
-    "sketch_top5",
-)
-#: ``fewshot_<head>_<shots>`` columns.
-FEWSHOT_PATTERN = re.compile(r"^fewshot_(?P<head>[A-Za-z0-9]+)_(?P<shots>\d+)$")
+#: Columns of the alignment-by-layer table (``alignment_layers.parquet``; plus ``model``).
+LAYER_COLUMNS: tuple[str, ...] = ("layer", "depth", "metric", "value")
 _RESULT_NAMES = ("results.parquet", "results.csv", "results.tsv")
-_FEWSHOT_COLUMNS = ("model", "head", "shots", "accuracy")
-_ALIGNMENT_COLUMNS = ("model", "metric", "value")
 
 
 def read_table(path: str | os.PathLike[str], *, what: str = "table") -> pd.DataFrame:
@@ -96,18 +93,17 @@ def fewshot_columns(frame: pd.DataFrame) -> dict[str, list[tuple[int, str]]]:
     >>> fewshot_columns(pd.DataFrame(columns=["fewshot_mlp1_5", "fewshot_linear_1", "fewshot_mlp1_1"]))
     {'linear': [(1, 'fewshot_linear_1')], 'mlp1': [(1, 'fewshot_mlp1_1'), (5, 'fewshot_mlp1_5')]}
     """
-    out: dict[str, list[tuple[int, str]]] = {}
-    for col in frame.columns:
-        m = FEWSHOT_PATTERN.match(str(col))
-        if m:
-            out.setdefault(m["head"], []).append((int(m["shots"]), str(col)))
-    order = {"linear": 0, "mlp1": 1, "mlp2": 2}
-    return {h: sorted(v) for h, v in sorted(out.items(), key=lambda kv: (order.get(kv[0], 9), kv[0]))}
+    return classify_columns(frame).fewshot.get(None, {})
 
 
 @dataclass
 class RunData:
-    """A results table ready for analysis, with where it came from."""
+    """A results table ready for analysis, with where it came from.
+
+    ``manifest`` and ``units`` are the run folder's ``manifest.json`` and its unit records
+    (``units/*/record.json``), when present: the report's provenance section reads them.
+    ``layers`` is the optional alignment-by-layer table (``alignment_layers.*``).
+    """
 
     results: pd.DataFrame
     source: Path
@@ -116,72 +112,16 @@ class RunData:
     notes: list[str] = field(default_factory=list)
     fewshot_dataset: str | None = None
     fewshot_seeds: int | None = None
+    manifest: dict[str, Any] | None = None
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    layers: pd.DataFrame | None = None
+    folder: Path | None = None
 
 
-def _check_long(frame: pd.DataFrame, needed: tuple[str, ...], path: Path) -> None:
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {preview(missing)}; found {preview(list(frame.columns), 12)}.")
-
-
-def _numeric(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = frame.loc[values.isna() & frame[column].notna(), column]
-    if len(bad):
-        raise InputError(f"{path}: column {column!r} holds non-numbers: {preview(bad.astype(str).unique())}.")
-    return values
-
-
-def _wide_fewshot(long: pd.DataFrame, path: Path, dataset: str | None) -> tuple[pd.DataFrame, str | None, int | None]:
-    _check_long(long, _FEWSHOT_COLUMNS, path)
-    long = long.copy()
-    long["accuracy"] = _numeric(long, "accuracy", path)
-    long["shots"] = _numeric(long, "shots", path)
-    chosen = dataset
-    if "dataset" in long.columns:
-        names = sorted(long["dataset"].dropna().astype(str).unique())
-        if dataset is None:
-            if len(names) > 1:
-                raise InputError(
-                    f"{path}: few-shot results for several datasets {preview(names)}; choose one (fewshot_dataset=...)."
-                )
-            chosen = names[0] if names else None
-        elif dataset not in names:
-            raise InputError(f"{path}: no few-shot results for dataset {dataset!r}; it has {preview(names)}.")
-        if chosen is not None:
-            long = long[long["dataset"].astype(str) == chosen]
-    long = long.dropna(subset=["accuracy", "shots"])
-    seeds = int(long.groupby(["model", "head", "shots"]).size().max()) if len(long) else None
-    means = long.groupby(["model", "head", "shots"], sort=True)["accuracy"].mean().reset_index()
-    means["column"] = "fewshot_" + means["head"].astype(str) + "_" + means["shots"].astype(int).astype(str)
-    wide = means.pivot(index="model", columns="column", values="accuracy").reset_index()
-    wide.columns.name = None
-    return wide, chosen, seeds
-
-
-def _wide_alignment(long: pd.DataFrame, path: Path) -> pd.DataFrame:
-    _check_long(long, _ALIGNMENT_COLUMNS, path)
-    long = long.copy()
-    long["value"] = _numeric(long, "value", path)
-    long = long.dropna(subset=["value"])
-    wide = long.groupby(["model", "metric"])["value"].mean().unstack("metric")
-    if "dataset" in long.columns:
-        per = long.groupby(["model", "metric", "dataset"])["value"].mean().unstack(["metric", "dataset"])
-        per.columns = [f"{m}_{d}" for m, d in per.columns]
-        wide = wide.join(per)
-    wide = wide.reset_index()
-    wide.columns.name = None
-    return wide
-
-
-def _merge_missing(results: pd.DataFrame, extra: pd.DataFrame, what: str, notes: list[str]) -> pd.DataFrame:
-    new = [c for c in extra.columns if c != "model" and c not in results.columns]
-    if not new:
-        return results
-    if "model" not in results.columns:
-        raise InputError(f"the results table has no 'model' column to join the {what} table on.")
-    notes.append(f"{len(new)} column(s) filled from the {what} table")
-    return results.merge(extra[["model", *new]], on="model", how="left")
+def _merge(run: RunData, derived: pd.DataFrame, what: str) -> None:
+    run.results, added = fill_from_long(run.results, derived, what=what)
+    if added:
+        run.notes.append(f"{len(added)} column(s) filled from the {what}")
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -216,18 +156,21 @@ def load_run(path: str | os.PathLike[str], *, fewshot_dataset: str | None = None
         if results_path is None:
             raise DataNotFoundError(f"{p}: no results table ({', '.join(_RESULT_NAMES)}).")
         results = read_table(results_path, what="results table")
-        run = RunData(results=results, source=p, notes=notes)
+        run = RunData(results=results, source=p, notes=notes, folder=p)
         fewshot_path = _find(p, "fewshot")
         if fewshot_path is not None:
             long = read_table(fewshot_path, what="few-shot table")
-            wide, run.fewshot_dataset, run.fewshot_seeds = _wide_fewshot(long, fewshot_path, fewshot_dataset)
+            wide, run.fewshot_dataset, run.fewshot_seeds = fewshot_wide(
+                long, dataset=fewshot_dataset, what=str(fewshot_path)
+            )
             run.fewshot = long
-            run.results = _merge_missing(run.results, wide, "few-shot", notes)
+            _merge(run, wide, "few-shot table")
         alignment_path = _find(p, "alignment")
         if alignment_path is not None:
             long = read_table(alignment_path, what="alignment table")
             run.alignment = long
-            run.results = _merge_missing(run.results, _wide_alignment(long, alignment_path), "alignment", notes)
+            _merge(run, alignment_wide(long, what=str(alignment_path)), "alignment table")
+        _read_provenance(run, p)
     else:
         run = RunData(results=read_table(p, what="results table"), source=p, notes=notes)
     if run.results.empty:
@@ -238,11 +181,41 @@ def load_run(path: str | os.PathLike[str], *, fewshot_dataset: str | None = None
     return run
 
 
+def _read_provenance(run: RunData, folder: Path) -> None:
+    """The manifest, the unit records and the layer table of a run folder, when present."""
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            run.manifest = json.loads(manifest.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{manifest}: corrupt manifest ({exc}).") from exc
+    units = folder / "units"
+    if units.is_dir():
+        for record in sorted(units.glob("*/record.json")):
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                log.warning("ignoring unreadable unit record %s (%s)", record, exc)
+                continue
+            run.units[str(data.get("unit_id", record.parent.name))] = data
+    layers = _find(folder, "alignment_layers")
+    if layers is not None:
+        table = read_table(layers, what="layer table")
+        missing = [c for c in LAYER_COLUMNS if c not in table.columns]
+        if missing:
+            raise InputError(
+                f"{layers}: missing column(s) {preview(missing)}; a layer table has {', '.join(LAYER_COLUMNS)} "
+                "(and 'model' when it holds several models)."
+            )
+        run.layers = table
+
+
 def default_columns(frame: pd.DataFrame) -> dict[str, Any]:
     """The alignment, outcome and covariate columns a report uses by default."""
-    alignments = [c for c in ALIGNMENT_METRICS if c in frame.columns and _has_numbers(frame[c])]
-    fewshot = [col for pairs in fewshot_columns(frame).values() for _, col in pairs if _has_numbers(frame[col])]
-    robust = [c for c in ROBUSTNESS_OUTCOMES if c in frame.columns and _has_numbers(frame[c])]
+    cols = classify_columns(frame)
+    alignments = [c for c in cols.alignment if _has_numbers(frame[c])]
+    fewshot = [c for c in cols.fewshot_columns(None) if _has_numbers(frame[c])]
+    robust = [c for c in cols.robustness if _has_numbers(frame[c])]
     covariate = "imagenet_top1" if "imagenet_top1" in frame.columns and _has_numbers(frame["imagenet_top1"]) else None
     return {"alignments": alignments, "fewshot": fewshot, "robustness": robust, "covariate": covariate}
 

@@ -165,31 +165,22 @@ def correlation_by_shots(
     return fig
 
 
-def _quadratic_band(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from scipy import stats as sps
-
-    center = x.mean()
-    design = np.column_stack([np.ones_like(x), x - center, (x - center) ** 2])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    resid = y - design @ coef
-    dof = len(x) - 3
-    cov = np.linalg.inv(design.T @ design) * float(resid @ resid) / dof
-    g = np.column_stack([np.ones_like(grid), grid - center, (grid - center) ** 2])
-    fit = g @ coef
-    half = sps.t.ppf(0.975, dof) * np.sqrt(np.einsum("ij,jk,ik->i", g, cov, g))
-    return fit, fit - half, fit + half
-
-
 def alignment_scatter(
-    frame: pd.DataFrame, alignments: Sequence[str], outcome: str, lines: dict[str, dict[str, Any]] | None = None
+    frame: pd.DataFrame,
+    alignments: Sequence[str],
+    outcome: str,
+    bands: dict[str, pd.DataFrame] | None = None,
+    breakpoints: dict[str, float] | None = None,
 ) -> Any:
     """Figure 6: outcome against each alignment metric over all models, with the quadratic fit.
 
-    The band is the 95% confidence interval of the fitted mean; a dashed line marks the
-    two-lines breakpoint when ``lines`` (two-lines results per alignment) is given.
+    ``bands`` maps a metric to :func:`repalign.stats.quadratic_band` (the tested fit and the
+    confidence band of its mean); ``breakpoints`` to the two-lines breakpoint (dashed).
     """
     mpl = _mpl()
     n = len(alignments)
+    bands = bands or {}
+    breakpoints = breakpoints or {}
     with mpl.rc_context(_STYLE):
         fig = new_figure(3.4 * n + 0.3, 3.2)
         axes = np.atleast_1d(fig.subplots(1, n, squeeze=False, sharey=True)[0])
@@ -198,14 +189,12 @@ def alignment_scatter(
             x, y = sub[metric].to_numpy(float), sub[outcome].to_numpy(float)
             color = _color(metric, i)
             ax.scatter(x, y, s=11, alpha=0.55, color=color, edgecolors="none", rasterized=len(x) > 2000)
-            if len(x) >= 5 and np.ptp(x) > 0:
-                grid = np.linspace(x.min(), x.max(), 200)
-                fit, lo, hi = _quadratic_band(x, y, grid)
-                ax.fill_between(grid, lo, hi, color="#333333", alpha=0.12, lw=0)
-                ax.plot(grid, fit, color="#222222", lw=1.6, label="quadratic fit (95% CI)")
-            if lines and metric in lines:
-                bp = lines[metric]["breakpoint"]
-                ax.axvline(bp, color="#CC79A7", lw=1.2, ls="--", label="two-lines breakpoint")
+            band = bands.get(metric)
+            if band is not None:
+                ax.fill_between(band["x"], band["ci_low"], band["ci_high"], color="#333333", alpha=0.12, lw=0)
+                ax.plot(band["x"], band["fit"], color="#222222", lw=1.6, label="quadratic fit (95% CI)")
+            if metric in breakpoints:
+                ax.axvline(breakpoints[metric], color="#CC79A7", lw=1.2, ls="--", label="two-lines breakpoint")
             ax.set_xlabel(f"{pretty_column(metric)} alignment")
             ax.set_title(f"{pretty_column(metric)} (n = {len(x)})")
         axes[0].set_ylabel(f"{pretty_column(outcome)} (%)")

@@ -1,18 +1,23 @@
-"""Rendering report tables as HTML, Markdown, LaTeX (booktabs) and CSV, and the HTML page.
+"""The report's items (tables, static and interactive figures) and their Markdown and LaTeX forms.
 
 A :class:`Table` holds the cells as display strings (with an optional "emphasised" mask
-for significant results) and, separately, the tidy numeric data written to CSV.
+for significant results) and, separately, the tidy numeric data written to CSV. A
+:class:`Figure` is a static PNG; a :class:`Plot` an interactive Plotly figure (a JSON spec
+drawn by the inlined Plotly bundle) with, optionally, the PNG twin used by the Markdown.
+The HTML of every item comes from the Jinja2 templates in ``templates/`` (:mod:`.page`).
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import json
+import math
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import pandas as pd
 
-__all__ = ["Table", "Figure", "table_html", "table_markdown", "table_latex", "PAGE_CSS"]
+__all__ = ["Table", "Figure", "Plot", "table_html", "table_markdown", "table_latex"]
 
 
 @dataclass
@@ -29,6 +34,25 @@ class Table:
     row_groups: list[str] | None = None  # a label per row; a change starts a new block
     notes: list[str] = field(default_factory=list)
 
+    def rows(self) -> list[TableRow]:
+        """Rows for the template: a group heading where the group changes, the label, the cells."""
+        out, prev = [], None
+        for i, (label, row) in enumerate(self.cells.iterrows()):
+            group = None
+            if self.row_groups and self.row_groups[i] != prev:
+                group = prev = self.row_groups[i]
+            cells = [
+                (str(row[c]), self.emphasis is not None and bool(self.emphasis.iloc[i][c])) for c in self.cells.columns
+            ]
+            out.append(TableRow(group, str(label), cells))
+        return out
+
+
+class TableRow(NamedTuple):
+    group: str | None
+    label: str
+    cells: list[tuple[str, bool]]
+
 
 @dataclass
 class Figure:
@@ -44,35 +68,54 @@ class Figure:
     def data_uri(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
+    @property
+    def png_name(self) -> str:
+        return f"{self.key}.png"
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+
+def _plain(obj: Any) -> Any:
+    """NaN and infinities to None (JSON has no NaN), numpy scalars and arrays to Python."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, str):
+        return _plain(obj.tolist())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
+@dataclass
+class Plot:
+    """One interactive figure: a Plotly spec (``data``, ``layout``) and, optionally, its PNG twin."""
+
+    key: str
+    number: str
+    title: str
+    caption: str
+    data: list[dict[str, Any]]
+    layout: dict[str, Any]
+    alt: str
+    height: int = 420
+    png: bytes | None = None
+
+    @property
+    def png_name(self) -> str | None:
+        return f"{self.key}.png" if self.png is not None else None
+
+    def spec_json(self) -> str:
+        """The spec as JSON safe inside ``<script type="application/json">``."""
+        config = {"responsive": True, "displaylogo": False, "scrollZoom": False}
+        text = json.dumps(_plain({"data": self.data, "layout": self.layout, "config": config}), allow_nan=False)
+        return text.replace("</", "<\\/")
 
 
 def table_html(t: Table) -> str:
     """A ``<figure>`` with a captioned table; row groups become spanning sub-heading rows."""
-    cols = list(t.cells.columns)
-    head_cells = '<th scope="col"></th>' + "".join(f'<th scope="col">{_esc(c)}</th>' for c in cols)
-    body = []
-    prev = None
-    for i, (label, row) in enumerate(t.cells.iterrows()):
-        if t.row_groups and t.row_groups[i] != prev:
-            prev = t.row_groups[i]
-            body.append(f'<tr class="group"><th scope="rowgroup" colspan="{len(cols) + 1}">{_esc(prev)}</th></tr>')
-        sub = ' class="sub"' if t.row_groups else ""
-        cells = [f'<th scope="row"{sub}>{_esc(label)}</th>']
-        for c in cols:
-            strong = t.emphasis is not None and bool(t.emphasis.iloc[i][c])
-            sig = ' class="sig"' if strong else ""
-            cells.append(f"<td{sig}>{_esc(row[c])}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    notes = "".join(f'<p class="note">{_esc(n)}</p>' for n in t.notes)
-    return (
-        f'<figure class="table" id="{_esc(t.key)}">'
-        f'<figcaption><span class="label">{_esc(t.number)}.</span> <strong>{_esc(t.title)}</strong> {_esc(t.caption)}</figcaption>'
-        f'<div class="scroll"><table><thead><tr>{head_cells}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-        f"{notes}</figure>"
-    )
+    from .page import render_macro
+
+    return render_macro("table", t)
 
 
 def _md_cell(value: object) -> str:
@@ -83,7 +126,8 @@ def table_markdown(t: Table) -> str:
     """A Markdown pipe table with its caption above and notes below."""
     cols = list(t.cells.columns)
     lead = ["", ""] if t.row_groups else [""]
-    lines = [f"**{t.number}. {t.title}** {t.caption}", ""]
+    head = f"{t.number}. {t.title}" if t.number else t.title
+    lines = [f"**{head}** {t.caption}".rstrip(), ""]
     lines.append("| " + " | ".join([*lead, *cols]) + " |")
     lines.append("|" + "|".join([":--"] * len(lead) + ["--:"] * len(cols)) + "|")
     prev = None
@@ -164,50 +208,3 @@ def table_latex(t: Table) -> str:
         lines.append(f"\\par\\smallskip{{\\footnotesize {_tex(n)}}}")
     lines.append("\\end{table}")
     return "\n".join(lines) + "\n"
-
-
-PAGE_CSS = """
-:root { --ink:#1d2330; --muted:#5b6475; --line:#e3e6ec; --soft:#f6f7f9; --accent:#0072B2; --sig:#0b3d91; }
-* { box-sizing: border-box; }
-html { -webkit-text-size-adjust: 100%; }
-body { margin:0; color:var(--ink); background:#fff;
-  font: 16px/1.55 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "DejaVu Sans", Arial, sans-serif; }
-main { max-width: 1080px; margin: 0 auto; padding: 28px 28px 64px; }
-header.top { border-bottom: 1px solid var(--line); padding-bottom: 18px; margin-bottom: 22px; }
-h1 { font-size: 30px; line-height: 1.2; margin: 0 0 6px; letter-spacing: -0.01em; }
-.subtitle { color: var(--muted); margin: 0; font-size: 15px; }
-h2 { font-size: 22px; margin: 44px 0 10px; padding-top: 6px; border-top: 1px solid var(--line); }
-h3 { font-size: 17px; margin: 26px 0 8px; }
-p { margin: 8px 0 12px; max-width: 78ch; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; margin: 14px 0 18px; }
-.card { background: var(--soft); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; }
-.card .v { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; line-height: 1.25; }
-.card .v.text { font-size: 17px; padding: 3px 0 2px; }
-.card .k { color: var(--muted); font-size: 13px; }
-.findings { background: #f3f8fc; border-left: 4px solid var(--accent); border-radius: 0 10px 10px 0; padding: 10px 18px 10px 22px; margin: 10px 0 8px; }
-.findings li { margin: 6px 0; }
-nav.toc { font-size: 14.5px; color: var(--muted); margin: 8px 0 0; }
-nav.toc a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
-figure { margin: 18px 0 26px; }
-figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-figcaption { font-size: 14.5px; color: #2b3140; margin: 8px 0 6px; max-width: 92ch; }
-figcaption .label { font-weight: 700; }
-figure.table figcaption { margin-bottom: 10px; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 14px; font-variant-numeric: tabular-nums; min-width: 50%; }
-thead th { text-align: right; font-weight: 650; border-bottom: 1.5px solid var(--ink); padding: 6px 10px; vertical-align: bottom; max-width: 14em; }
-thead th:first-child { text-align: left; }
-tbody th { text-align: left; font-weight: 500; padding: 5px 10px; white-space: nowrap; }
-tbody th.sub { padding-left: 22px; }
-tbody tr.group th { font-weight: 650; padding-top: 12px; background: #fff; }
-td { text-align: right; padding: 5px 10px; white-space: nowrap; }
-tbody tr { border-bottom: 1px solid var(--line); }
-tbody tr.group { border-bottom: 1px solid #c9ced8; }
-tbody tr:hover { background: #fafbfc; }
-td.sig { font-weight: 700; color: var(--sig); }
-.note { font-size: 13px; color: var(--muted); margin: 6px 0 0; }
-.skipped { color: #8a5a00; background: #fff8e6; border: 1px solid #f1deb0; border-radius: 8px; padding: 8px 12px; font-size: 14px; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.92em; background: var(--soft); padding: 1px 4px; border-radius: 4px; }
-footer { margin-top: 48px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); padding-top: 12px; }
-@media print { main { max-width: none; padding: 0; } h2 { break-before: auto; } figure { break-inside: avoid; } }
-"""

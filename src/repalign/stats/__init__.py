@@ -7,7 +7,8 @@
 - :mod:`~repalign.stats.groups`: high / mid / low alignment groups (Tables 1-2, Figure 3).
 - :mod:`~repalign.stats.tables`: correlation tables (Tables 3-4, Figures 4-5) and the
   correlations between alignment metrics (section 5.1).
-- :mod:`~repalign.stats.analysis`: :func:`analyze`, every test per (alignment, outcome).
+- :mod:`~repalign.stats.analysis`: :func:`analyze`, every test per (alignment, outcome), as a
+  tidy frame or nested records (the one orchestration ``analyze`` and ``report`` share).
 
 Every function drops, per test, the rows with a missing value it needs and reports the
 ``n`` it used; results are tidy DataFrames with fixed columns.
@@ -15,7 +16,7 @@ Every function drops, per test, the rows with a missing value it needs and repor
 
 from __future__ import annotations
 
-from .analysis import RECORD_KEYS, analyze, expand_columns
+from .analysis import FRAME_COLUMNS, RECORD_KEYS, analyze, expand_columns, quadratic_band, records_to_frame
 from .correlation import (
     CORRELATION_COLUMNS,
     CORRELATION_METHODS,
@@ -37,6 +38,7 @@ from .ushape import (
 
 __all__ = [
     "CORRELATION_COLUMNS",
+    "FRAME_COLUMNS",
     "CORRELATION_METHODS",
     "GROUPS",
     "GROUP_COLUMNS",
@@ -56,7 +58,9 @@ __all__ = [
     "metric_correlations",
     "partial_correlation",
     "pivot",
+    "quadratic_band",
     "quadratic_regression",
+    "records_to_frame",
     "select_groups",
     "two_lines",
     "z_squared",

@@ -1,0 +1,357 @@
+"""Interactive figures: Plotly specs (plain ``data`` / ``layout`` dicts) drawn by the inlined bundle.
+
+Every point that is a model carries its id (hover shows it); legends toggle heads,
+metrics, groups and families; axes are fitted to the data (never a fixed 0-1). The
+numbers come from :mod:`repalign.stats` (the analysis frame, :func:`~repalign.stats.quadratic_band`);
+nothing is fitted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .format import head_name, pretty_column
+
+__all__ = [
+    "GROUP_COLORS",
+    "METRIC_COLORS",
+    "category_colors",
+    "correlation_by_shots_plot",
+    "domain_bars_plot",
+    "explorer_plot",
+    "forest_plot",
+    "group_curves_plot",
+    "layers_plot",
+    "model_fewshot_plot",
+    "scatter_plot",
+    "similarity_plot",
+]
+
+#: Okabe-Ito colours (distinguishable with colour-vision deficiencies), as in the PNGs.
+METRIC_COLORS = {"pearson": "#0072B2", "spearman": "#E69F00", "kendall": "#CC79A7", "triplet": "#009E73"}
+GROUP_COLORS = {"high": "#0072B2", "mid": "#999999", "low": "#D55E00"}
+_PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+    "#882255", "#44AA99", "#117733", "#999933", "#AA4499", "#6699CC", "#888888",
+)
+_FONT = {"family": "-apple-system, Segoe UI, Roboto, Helvetica Neue, DejaVu Sans, Arial, sans-serif", "size": 12}
+
+
+def metric_color(metric: str, i: int = 0) -> str:
+    return METRIC_COLORS.get(metric, _PALETTE[(i + 4) % len(_PALETTE)])
+
+
+def category_colors(values: Sequence[str]) -> dict[str, str]:
+    """A stable colour per category (first seen, first colour).
+
+    Examples
+    --------
+    >>> category_colors(["b", "a", "b"])
+    {'b': '#0072B2', 'a': '#E69F00'}
+    """
+    return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(dict.fromkeys(values))}
+
+
+def _layout(**extra: Any) -> dict[str, Any]:
+    base = {
+        "font": _FONT,
+        "margin": {"l": 64, "r": 18, "t": 46, "b": 52},
+        "plot_bgcolor": "#ffffff",
+        "paper_bgcolor": "#ffffff",
+        "hovermode": "closest",
+        "legend": {"orientation": "h", "y": 1.12, "x": 0, "yanchor": "bottom"},
+    }
+    base.update(extra)
+    return base
+
+
+def _axis(title: str = "", **extra: Any) -> dict[str, Any]:
+    axis = {"title": {"text": title}, "gridcolor": "#ececec", "zeroline": False, "linecolor": "#888", "automargin": True}
+    axis.update(extra)
+    return axis
+
+
+def _grid(rows: int, cols: int, gap: float = 0.07) -> tuple[dict[str, Any], list[list[tuple[str, str]]]]:
+    """Axes for a rows x cols grid of panels: the layout entries, and (xref, yref) per panel."""
+    layout: dict[str, Any] = {}
+    refs = []
+    width = (1.0 - gap * (cols - 1)) / cols
+    height = (1.0 - gap * 1.6 * (rows - 1)) / rows
+    for i in range(rows):
+        row = []
+        for j in range(cols):
+            n = i * cols + j + 1
+            suffix = "" if n == 1 else str(n)
+            x0 = j * (width + gap)
+            y1 = 1.0 - i * (height + gap * 1.6)
+            layout[f"xaxis{suffix}"] = _axis(domain=[x0, x0 + width], anchor=f"y{suffix}")
+            layout[f"yaxis{suffix}"] = _axis(domain=[y1 - height, y1], anchor=f"x{suffix}")
+            row.append((f"x{suffix}", f"y{suffix}"))
+        refs.append(row)
+    return layout, refs
+
+
+def _panel_title(x: str, y: str, text: str, layout: dict[str, Any]) -> dict[str, Any]:
+    xa, ya = layout["xaxis" + x[1:]], layout["yaxis" + y[1:]]
+    return {
+        "text": f"<b>{text}</b>", "showarrow": False, "xref": "paper", "yref": "paper",
+        "x": sum(xa["domain"]) / 2, "y": ya["domain"][1], "yanchor": "bottom", "font": {"size": 12.5},
+    }
+
+
+def _shot_axis(layout: dict[str, Any], ref: str, shots: Sequence[int], title: bool) -> None:
+    axis = layout["xaxis" + ref[1:]]
+    axis.update(type="log", tickvals=list(shots), ticktext=[str(s) for s in shots])
+    axis["title"] = {"text": "examples per class (n)" if title else ""}
+
+
+def group_curves_plot(groups: pd.DataFrame, heads: Mapping[str, list[tuple[int, str]]], alignments: Sequence[str]) -> tuple[list, dict]:
+    """Figure 3: mean n-shot accuracy of the high / mid / low groups; hover names the models."""
+    layout, refs = _grid(len(heads), len(alignments))
+    data, notes = [], []
+    for i, (head, pairs) in enumerate(heads.items()):
+        shots = [s for s, _ in pairs]
+        for j, metric in enumerate(alignments):
+            x, y = refs[i][j]
+            sub = groups[(groups["alignment"] == metric) & groups["outcome"].isin([c for _, c in pairs])]
+            for g in ("high", "mid", "low"):
+                line = sub[sub["group"] == g].set_index("outcome").reindex([c for _, c in pairs])
+                hover = [
+                    f"{g} {int(k) if k == k else ''}: {m:.2f}%<br>" + "<br>".join(models if isinstance(models, list) else [])
+                    for m, k, models in zip(line["mean"], line["k"], line["models"])
+                ]
+                data.append({
+                    "type": "scatter", "mode": "lines+markers", "x": shots, "y": line["mean"].tolist(),
+                    "name": f"{g} {int(sub['k'].iloc[0]) if len(sub) else ''}", "legendgroup": g,
+                    "showlegend": i == 0 and j == 0, "line": {"color": GROUP_COLORS[g], "width": 2},
+                    "xaxis": x, "yaxis": y, "text": hover, "hovertemplate": "n = %{x}<br>%{text}<extra></extra>",
+                })
+            _shot_axis(layout, x, shots, i == len(heads) - 1)
+            if i == 0:
+                notes.append(_panel_title(x, y, pretty_column(metric), layout))
+            if j == 0:
+                layout["yaxis" + y[1:]]["title"] = {"text": f"{head_name(head)}<br>accuracy (%)"}
+    return data, _layout(annotations=notes, **layout)
+
+
+def correlation_by_shots_plot(
+    table: pd.DataFrame, heads: Mapping[str, list[tuple[int, str]]], alignments: Sequence[str], *, ylabel: str
+) -> tuple[list, dict]:
+    """Figures 4-5: correlation with its CI against n, one panel per head, one trace per metric."""
+    layout, refs = _grid(1, len(heads))
+    data, notes = [], []
+    for j, (head, pairs) in enumerate(heads.items()):
+        x, y = refs[0][j]
+        shots = [s for s, _ in pairs]
+        for m_i, metric in enumerate(alignments):
+            rows = table[table["alignment"] == metric].set_index("outcome").reindex([c for _, c in pairs])
+            r = rows["r"].to_numpy(float)
+            data.append({
+                "type": "scatter", "mode": "lines+markers", "x": shots, "y": r.tolist(), "name": pretty_column(metric),
+                "legendgroup": metric, "showlegend": j == 0, "line": {"color": metric_color(metric, m_i), "width": 1.8},
+                "error_y": {"type": "data", "symmetric": False, "array": (rows["ci_high"] - r).tolist(),
+                            "arrayminus": (r - rows["ci_low"]).tolist(), "thickness": 1.2, "width": 3},
+                "customdata": np.column_stack([rows["ci_low"], rows["ci_high"], rows["p_val"], rows["n"]]).tolist(),
+                "hovertemplate": f"{pretty_column(metric)}, n = %{{x}}<br>r = %{{y:.3f}} [%{{customdata[0]:.3f}}, "
+                "%{customdata[1]:.3f}]<br>p = %{customdata[2]:.2g}, models = %{customdata[3]}<extra></extra>",
+                "xaxis": x, "yaxis": y,
+            })
+        _shot_axis(layout, x, shots, True)
+        layout["yaxis" + y[1:]]["zeroline"] = True
+        notes.append(_panel_title(x, y, head_name(head), layout))
+    layout["yaxis"]["title"] = {"text": ylabel}
+    return data, _layout(annotations=notes, **layout)
+
+
+def forest_plot(tables: Mapping[str, pd.DataFrame], outcomes: Sequence[str], alignments: Sequence[str]) -> tuple[list, dict]:
+    """Correlation (CI) of each metric with each outcome; one panel per table (partial, raw)."""
+    layout, refs = _grid(1, len(tables))
+    data, notes = [], []
+    labels = [pretty_column(o) for o in outcomes]
+    for j, (title, table) in enumerate(tables.items()):
+        x, y = refs[0][j]
+        for m_i, metric in enumerate(alignments):
+            rows = table[table["alignment"] == metric].set_index("outcome").reindex(list(outcomes))
+            r = rows["r"].to_numpy(float)
+            data.append({
+                "type": "scatter", "mode": "markers", "x": r.tolist(), "y": labels, "name": pretty_column(metric),
+                "legendgroup": metric, "showlegend": j == 0, "marker": {"color": metric_color(metric, m_i), "size": 8},
+                "error_x": {"type": "data", "symmetric": False, "array": (rows["ci_high"] - r).tolist(),
+                            "arrayminus": (r - rows["ci_low"]).tolist(), "thickness": 1.3, "width": 3},
+                "customdata": np.column_stack([rows["ci_low"], rows["ci_high"], rows["p_val"]]).tolist(),
+                "hovertemplate": f"{pretty_column(metric)} · %{{y}}<br>r = %{{x:.3f}} [%{{customdata[0]:.3f}}, "
+                "%{customdata[1]:.3f}], p = %{customdata[2]:.2g}<extra></extra>",
+                "xaxis": x, "yaxis": y,
+            })
+        layout["xaxis" + x[1:]].update(title={"text": "correlation r (95% CI)"}, zeroline=True, zerolinecolor="#999")
+        layout["yaxis" + y[1:]].update(autorange="reversed", showticklabels=j == 0, type="category")
+        notes.append(_panel_title(x, y, title, layout))
+    return data, _layout(annotations=notes, **layout)
+
+
+def _points(frame: pd.DataFrame, x: str, y: str, colors: pd.Series, palette: Mapping[str, str], axes: tuple[str, str], show: bool) -> list:
+    sub = frame[["model", x, y]].assign(_c=colors).dropna(subset=[x, y])
+    traces = []
+    for category, block in sub.groupby("_c", sort=False):
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": block[x].tolist(), "y": block[y].tolist(),
+            "text": block["model"].astype(str).tolist(), "name": str(category), "legendgroup": str(category),
+            "showlegend": show, "marker": {"color": palette[category], "size": 8, "opacity": 0.85,
+                                           "line": {"width": 0.5, "color": "#ffffff"}},
+            "hovertemplate": f"<b>%{{text}}</b><br>{pretty_column(x)}: %{{x:.3f}}<br>{pretty_column(y)}: %{{y:.2f}}<extra>{category}</extra>",
+            "xaxis": axes[0], "yaxis": axes[1],
+        })
+    return traces
+
+
+def scatter_plot(
+    frame: pd.DataFrame,
+    alignments: Sequence[str],
+    outcome: str,
+    *,
+    colors: pd.Series,
+    palette: Mapping[str, str],
+    bands: Mapping[str, pd.DataFrame],
+    breakpoints: Mapping[str, float],
+) -> tuple[list, dict]:
+    """Figure 6: the outcome against each metric, every model a named point, with the tested
+    quadratic fit and its band and the two-lines breakpoint."""
+    layout, refs = _grid(1, len(alignments))
+    data, notes, shapes = [], [], []
+    for j, metric in enumerate(alignments):
+        x, y = refs[0][j]
+        data += _points(frame, metric, outcome, colors, palette, (x, y), j == 0)
+        band = bands.get(metric)
+        if band is not None:
+            data.append({"type": "scatter", "mode": "lines", "x": band["x"].tolist() + band["x"].tolist()[::-1],
+                         "y": band["ci_high"].tolist() + band["ci_low"].tolist()[::-1], "fill": "toself",
+                         "fillcolor": "rgba(40,40,40,0.12)", "line": {"width": 0}, "hoverinfo": "skip",
+                         "name": "quadratic fit, 95% CI", "legendgroup": "fit", "showlegend": False, "xaxis": x, "yaxis": y})
+            data.append({"type": "scatter", "mode": "lines", "x": band["x"].tolist(), "y": band["fit"].tolist(),
+                         "line": {"color": "#222", "width": 1.8}, "name": "quadratic fit (95% CI)", "legendgroup": "fit",
+                         "showlegend": j == 0, "hoverinfo": "skip", "xaxis": x, "yaxis": y})
+        if metric in breakpoints:
+            shapes.append({"type": "line", "xref": x, "yref": f"{y} domain", "x0": breakpoints[metric],
+                           "x1": breakpoints[metric], "y0": 0, "y1": 1, "line": {"color": "#CC79A7", "dash": "dash", "width": 1.4}})
+        n = int(frame[[metric, outcome]].dropna().shape[0])
+        layout["xaxis" + x[1:]]["title"] = {"text": f"{pretty_column(metric)} alignment"}
+        notes.append(_panel_title(x, y, f"{pretty_column(metric)} (n = {n})", layout))
+    layout["yaxis"]["title"] = {"text": f"{pretty_column(outcome)} (%)"}
+    return data, _layout(annotations=notes, shapes=shapes, **layout)
+
+
+def explorer_plot(
+    frame: pd.DataFrame, xs: Sequence[str], ys: Sequence[str], *, colors: pd.Series, palette: Mapping[str, str]
+) -> tuple[list, dict]:
+    """Any alignment column against any outcome, chosen from two menus; every point named."""
+    traces = _points(frame, xs[0], ys[0], colors, palette, ("x", "y"), True)
+    cats = [t["name"] for t in traces]
+    sub = frame.assign(_c=colors.astype(str))
+
+    def arrays(col: str) -> list[list[float | None]]:
+        return [sub.loc[sub["_c"] == c, col].astype(float).tolist() for c in cats]
+
+    # every trace holds all models of its category; a choice swaps the x or y arrays
+    for t, c in zip(traces, cats):
+        block = sub[sub["_c"] == c]
+        t["x"], t["y"], t["text"] = block[xs[0]].astype(float).tolist(), block[ys[0]].astype(float).tolist(), block["model"].astype(str).tolist()
+        t["hovertemplate"] = "<b>%{text}</b><br>x: %{x:.3f}<br>y: %{y:.2f}<extra>" + c + "</extra>"
+    menus = [
+        {"buttons": [{"label": pretty_column(col), "method": "update", "args": [{"x": arrays(col)}, {"xaxis.title.text": pretty_column(col)}]} for col in xs],
+         "x": 0.0, "y": 1.22, "xanchor": "left", "yanchor": "top", "showactive": True, "direction": "down"},
+        {"buttons": [{"label": pretty_column(col), "method": "update", "args": [{"y": arrays(col)}, {"yaxis.title.text": pretty_column(col)}]} for col in ys],
+         "x": 0.34, "y": 1.22, "xanchor": "left", "yanchor": "top", "showactive": True, "direction": "down"},
+    ]
+    layout = _layout(
+        xaxis=_axis(pretty_column(xs[0])), yaxis=_axis(pretty_column(ys[0])), updatemenus=menus,
+        margin={"l": 64, "r": 18, "t": 96, "b": 52},
+        legend={"orientation": "v", "x": 1.02, "y": 1, "title": {"text": str(colors.name or "")}},
+        annotations=[{"text": "x:", "showarrow": False, "xref": "paper", "yref": "paper", "x": -0.02, "y": 1.2, "xanchor": "right"},
+                     {"text": "y:", "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.33, "y": 1.2, "xanchor": "right"}],
+    )
+    return traces, layout
+
+
+def model_fewshot_plot(long: pd.DataFrame, palette: Mapping[str, str], colors: Mapping[str, str]) -> tuple[list, dict]:
+    """Mean few-shot accuracy against n for every model (one line per model and head).
+
+    ``long`` holds ``model, head, shots, accuracy``; the legend toggles models, the line
+    style tells the heads apart.
+    """
+    dashes = {"linear": "solid", "mlp1": "dash", "mlp2": "dot"}
+    data = []
+    shots = sorted(long["shots"].unique().tolist())
+    for (model, head), block in long.groupby(["model", "head"], sort=False):
+        block = block.sort_values("shots")
+        data.append({
+            "type": "scatter", "mode": "lines+markers", "x": block["shots"].tolist(), "y": block["accuracy"].tolist(),
+            "name": f"{model} · {head_name(head)}", "legendgroup": str(model),
+            "line": {"color": palette[colors[model]], "dash": dashes.get(head, "dashdot"), "width": 1.6},
+            "hovertemplate": f"<b>{model}</b><br>{head_name(head)}, n = %{{x}}: %{{y:.2f}}%<extra></extra>",
+        })
+    layout = _layout(xaxis=_axis("examples per class (n)", type="log", tickvals=shots, ticktext=[str(s) for s in shots]),
+                     yaxis=_axis("accuracy (%)"), legend={"orientation": "v", "x": 1.02, "y": 1})
+    return data, layout
+
+
+def domain_bars_plot(frame: pd.DataFrame, per_domain: Mapping[str, list[str]]) -> tuple[list, dict]:
+    """Alignment of every model on every human domain, one bar group per model; a menu picks the metric."""
+    metrics = list(per_domain)
+    data, visible = [], []
+    for m_i, metric in enumerate(metrics):
+        for d_i, col in enumerate(per_domain[metric]):
+            data.append({
+                "type": "bar", "x": frame["model"].astype(str).tolist(), "y": frame[col].tolist(),
+                "name": col[len(metric) + 1 :], "marker": {"color": _PALETTE[d_i % len(_PALETTE)]}, "visible": m_i == 0,
+                "hovertemplate": "<b>%{x}</b><br>" + f"{pretty_column(metric)} on {col[len(metric) + 1:]}: " + "%{y:.3f}<extra></extra>",
+            })
+            visible.append(m_i)
+    buttons = [{"label": pretty_column(m), "method": "update",
+                "args": [{"visible": [v == i for v in visible]}, {"yaxis.title.text": f"{pretty_column(m)} alignment"}]}
+               for i, m in enumerate(metrics)]
+    layout = _layout(barmode="group", xaxis=_axis("", tickangle=-30), yaxis=_axis(f"{pretty_column(metrics[0])} alignment"),
+                     updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.2, "yanchor": "top"}] if len(metrics) > 1 else [])
+    return data, layout
+
+
+def similarity_plot(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> tuple[list, dict]:
+    """Similarity matrices side by side (``(title, matrix, ids)`` per panel), each on its own scale."""
+    layout, refs = _grid(1, len(panels), gap=0.05)
+    data, notes = [], []
+    for j, (title, matrix, ids) in enumerate(panels):
+        x, y = refs[0][j]
+        m = np.asarray(matrix, dtype=float)
+        off = m[~np.eye(len(m), dtype=bool)]
+        data.append({
+            "type": "heatmap", "z": np.round(m, 4).tolist(), "x": list(ids), "y": list(ids), "colorscale": "Viridis",
+            "zmin": float(np.nanmin(off)), "zmax": float(np.nanmax(off)), "showscale": False, "xaxis": x, "yaxis": y,
+            "hovertemplate": "%{y} · %{x}<br>similarity %{z:.3f}<extra>" + title.replace("<", "") + "</extra>",
+        })
+        layout["xaxis" + x[1:]].update(showticklabels=False, title={"text": ""}, constrain="domain")
+        layout["yaxis" + y[1:]].update(showticklabels=False, autorange="reversed", scaleanchor=x, constrain="domain")
+        notes.append(_panel_title(x, y, title, layout))
+    return data, _layout(annotations=notes, **layout)
+
+
+def layers_plot(layers: pd.DataFrame) -> tuple[list, dict]:
+    """Alignment against depth, one line per (model, metric); hover names the layer."""
+    data = []
+    models = list(dict.fromkeys(layers["model"])) if "model" in layers.columns else [None]
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")
+    for mo_i, model in enumerate(models):
+        block = layers if model is None else layers[layers["model"] == model]
+        for m_i, (metric, lines) in enumerate(block.groupby("metric", sort=False)):
+            lines = lines.sort_values("depth")
+            label = pretty_column(str(metric)) + ("" if model is None else f" · {model}")
+            data.append({
+                "type": "scatter", "mode": "lines+markers", "x": lines["depth"].tolist(), "y": lines["value"].tolist(),
+                "text": lines["layer"].astype(str).tolist(), "name": label,
+                "line": {"color": metric_color(str(metric), m_i), "dash": dashes[mo_i % len(dashes)], "width": 1.8},
+                "hovertemplate": "<b>%{text}</b><br>depth %{x}: %{y:.3f}<extra>" + label + "</extra>",
+            })
+    layout = _layout(xaxis=_axis("depth (layer index, input to output)"), yaxis=_axis("alignment"))
+    return data, layout
