@@ -8,16 +8,17 @@ import math
 import sys
 from typing import Any
 
-import numpy as np
-
 __all__ = ["print_json", "format_table", "add_json_flag", "json_default"]
 
 
 def json_default(obj: Any) -> Any:
     """Make numpy scalars/arrays and paths JSON-serialisable."""
-    if isinstance(obj, np.generic):
+    # numpy is looked up, not imported: this module builds parsers, which must stay light,
+    # and a numpy value can only reach here once numpy is loaded.
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, np.ndarray):
+    if np is not None and isinstance(obj, np.ndarray):
         return obj.tolist()
     if hasattr(obj, "__fspath__"):
         return str(obj)

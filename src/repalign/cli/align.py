@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    from ..data.triplets import TRIPLET_METRICS
-    from ..metrics import DEFAULT_METRICS, METRICS, TIE_POLICIES
-    from ..similarity import SIMILARITY_FUNCTIONS
+    from ._choices import DEFAULT_METRICS, METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
 
     p = subparsers.add_parser(
         "align",
@@ -84,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
     from ..data.references import resolve_representation
 
     rep_a = resolve_representation(args.a, data_root=args.data_root, kind=args.kind_a, symmetrize=args.symmetrize)
+    from ..models.features import is_layered_file
+
+    if is_layered_file(args.b):  # a multi-layer feature file: every layer against A
+        from ._layered import run_layered
+
+        return run_layered(args, rep_a, _noise_ceiling)
     rep_b = resolve_representation(args.b, data_root=args.data_root, kind=args.kind_b, symmetrize=args.symmetrize)
     result = compare(
         rep_a, rep_b, metrics=args.metric, similarity=args.similarity, ties=args.ties,

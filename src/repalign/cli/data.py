@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
     add_json_flag(q)
     q.set_defaults(handler=run_add)
 
-    from ..metrics import METRICS
+    from ._choices import METRICS
 
     q = sub.add_parser(
         "ceiling",

@@ -27,8 +27,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--weights", type=Path, metavar="FILE", help="local weights (safetensors or a PyTorch state dict)")
     p.add_argument("--random-init", action="store_true", help="random weights (seeded by --seed) instead of pretrained")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-init")
-    p.add_argument("--layer", metavar="NAME", help="penultimate (classifiers), output (embedding models), logits, "
-                   "intermediate:<i> (timm), or a submodule name")
+    layer = p.add_mutually_exclusive_group()
+    layer.add_argument("--layer", metavar="NAME", help="penultimate (classifiers), output (embedding models), logits, "
+                       "intermediate:<i> (timm), or a submodule name")
+    layer.add_argument("--layers", metavar="A,B,...", help="several submodules in one forward pass, into one "
+                       "multi-layer .npz: names, shell patterns (e.g. 'layer?,fc') or 'all' "
+                       "(`repalign models layers MODEL` lists them); pooled with --pool (default avg)")
     p.add_argument("--pool", choices=("avg", "max", "cls", "flatten", "none"),
                    help="how a layer's output becomes one vector (default: none for penultimate/output/logits, else avg)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -53,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.random_init and args.weights:
         raise InputError("give either --weights FILE or --random-init, not both.")
     quiet = getattr(args, "quiet", False)
+    if args.layers:
+        return _run_layers(args, quiet)
     feats = extract_features(
         args.model,
         args.stimuli,
@@ -73,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     )
     path = feats.save(args.out)
     meta = feats.metadata
+    if feats.labels is not None:
+        _say_labels(args.stimuli, feats.labels)
     if args.json:
         print_json({"out": str(path), "metadata_file": str(path.with_suffix(".json")), "cache_hit": feats.cache_hit,
                     "n_stimuli": feats.shape[0], "n_features": feats.shape[1], **meta})
@@ -81,4 +89,34 @@ def run(args: argparse.Namespace) -> int:
     print(f"{meta['model_id']}: {feats.shape[0]} stimuli x {feats.shape[1]} features "
           f"(layer {meta['layer']}, pool {meta['pool']}, {meta['precision']}) {how}")
     print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0
+
+
+def _say_labels(stimuli: str, labels: Any) -> None:
+    import sys
+
+    print(f"{stimuli}: an ImageFolder ({len(set(labels))} class sub-folders); stored their names as the labels "
+          "of the features, so `repalign fewshot` can read the file alone", file=sys.stderr)
+
+
+def _run_layers(args: argparse.Namespace, quiet: bool) -> int:
+    from ..models import extract_layers
+
+    result = extract_layers(
+        args.model, args.stimuli, args.layers, out=args.out, pool=args.pool, batch_size=args.batch_size,
+        device=args.device, num_workers=args.workers, precision="bf16" if args.bf16 else "fp32",
+        channels_last=args.channels_last, pretrained=False if args.random_init else None, weights=args.weights,
+        seed=args.seed, image_size=args.image_size, cache=not args.no_cache, progress=None if not quiet else False,
+        data_root=args.data_root,
+    )
+    if result.labels is not None:
+        _say_labels(args.stimuli, result.labels)
+    if args.json:
+        print_json({"out": str(result.path), "metadata_file": str(result.path.with_suffix(".json")),
+                    "n_stimuli": len(result.ids), "layers": list(result.layers), "n_features": result.n_features,
+                    "labels": result.labels is not None})
+        return 0
+    print(f"{result.metadata['model_id']}: {len(result.ids)} stimuli x {len(result.layers)} layers "
+          f"(pool {result.metadata['pool']}, {result.metadata['precision']}) in one forward pass")
+    print(f"wrote {result.path} and {result.path.with_suffix('.json')}")
     return 0

@@ -27,7 +27,7 @@ _HEAD_FLAGS = ("epochs", "min_steps", "lr", "optimizer", "weight_decay", "hidden
 
 
 def register(subparsers: Any) -> None:
-    from ..transfer.heads import OPTIMIZERS, STANDARDIZATIONS
+    from ._choices import OPTIMIZERS, STANDARDIZATIONS
 
     p = subparsers.add_parser(
         "fewshot",

@@ -1,4 +1,5 @@
-"""``repalign models``: list model ids, and resolve names (paper names included) to pinned ids."""
+"""``repalign models``: list model ids (and whether they load offline), resolve names to pinned
+ids, and list a model's layers."""
 
 from __future__ import annotations
 
@@ -24,8 +25,23 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--paper", action="store_true", help="the paper's model names, with their pinned timm ids")
     ls.add_argument("--source", help="only this source (timm, torchvision, open_clip, efficientnet-lite, ...)")
     ls.add_argument("--sources", action="store_true", help="list the model sources instead")
+    ls.add_argument("--offline", action="store_true", help="only the ids that can load offline now (weights on this machine)")
+    ls.add_argument("--status", action="store_true",
+                    help="say for each id whether it can load offline now and where its weights are")
     add_json_flag(ls)
     ls.set_defaults(handler=run_list)
+    ly = sub.add_parser(
+        "layers", help="list a model's layers in forward order with their output shapes",
+        description="Run one dummy image through MODEL and list its modules in the order the forward pass "
+        "calls them, with the output shape of each for one stimulus (the batch dimension dropped). The "
+        "names are what `repalign extract --layer/--layers` take.",
+    )
+    ly.add_argument("model", metavar="MODEL")
+    ly.add_argument("--weights", metavar="FILE", help="local weights (safetensors or a PyTorch state dict)")
+    ly.add_argument("--random-init", action="store_true", help="random weights (the layers are the same)")
+    ly.add_argument("--image-size", type=int, metavar="PX", help="override the model's input resolution")
+    ly.add_argument("--json", action="store_true", help='print a JSON list of {"name", "shape"} objects')
+    ly.set_defaults(handler=run_layers)
     rs = sub.add_parser(
         "resolve", help="resolve names to pinned model ids",
         description="Resolve each NAME to a pinned id: 'resnet50' -> 'timm:resnet50.a1_in1k', "
@@ -65,12 +81,36 @@ def run_list(args: argparse.Namespace) -> int:
         else:
             print(format_table([[n, pins[n].timm_name or "(unresolved)"] for n in names], ["paper name", "timm name"]))
         return 0
+    from ..models import weights_status
+
     ids = list_models(args.pattern, source=args.source)
-    if args.json:
+    status = {mid: weights_status(mid) for mid in ids} if (args.offline or args.status) else {}
+    if args.offline:
+        ids = [mid for mid in ids if status[mid]["present"]]
+    if args.status:
+        if args.json:
+            print_json([{"model_id": mid, "offline": status[mid]["present"], **status[mid]} for mid in ids])
+        else:
+            print(format_table([[mid, "yes" if status[mid]["present"] else "no", status[mid]["where"]] for mid in ids],
+                               ["model id", "offline now", "weights"]))
+    elif args.json:
         print_json(ids)
     else:
         for mid in ids:
             print(mid)
+    return 0
+
+
+def run_layers(args: argparse.Namespace) -> int:
+    from ..models import list_layers
+
+    rows = list_layers(args.model, pretrained=False if args.random_init else None, weights=args.weights,
+                       image_size=args.image_size)
+    if args.json:
+        print_json([{"name": r["name"], "shape": r["shape"]} for r in rows])
+    else:
+        print(format_table([[str(i), r["name"], r["type"], "x".join(map(str, r["shape"]))] for i, r in enumerate(rows)],
+                           ["depth", "name", "module", "output shape"]))
     return 0
 
 

@@ -10,7 +10,7 @@ from ._common import add_json_flag, print_json
 
 
 def register(subparsers: Any) -> None:
-    from ..robustness.evaluate import EVAL_DATASETS
+    from ._choices import EVAL_DATASETS
 
     p = subparsers.add_parser(
         "robustness",

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._progress import progress
 from .._validation import check_option, parse_list
 from ..representations import Representation, match_stimuli
 from ..similarity import SIMILARITY_FUNCTIONS
@@ -187,6 +188,7 @@ def _bootstrap(
     draws = {m: np.empty(n_resamples) for m in metrics}
     iu, ju = np.triu_indices(n, k=1)
     done = 0
+    bar = progress(total=n_resamples, desc="bootstrap", unit="resample")
     while done < n_resamples:
         idx = np.sort(rng.integers(0, n, size=n))
         if np.unique(idx).size < 3:
@@ -208,6 +210,8 @@ def _bootstrap(
         except InputError:
             continue  # a degenerate resample (e.g. constant similarities): redraw it
         done += 1
+        bar.update()
+    bar.close()
     alpha = (1 - confidence) / 2
     return {m: (float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))) for m, v in draws.items()}
 

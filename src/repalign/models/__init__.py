@@ -8,7 +8,9 @@ Model ids are ``source:name`` (see :mod:`repalign.models.sources`):
 ``timm:resnet50.a1_in1k``, ``paper:tf_efficientnet_b0_ns``, ``torchvision:resnet50``,
 ``open_clip:ViT-B-32/laion2b_s34b_b79k``, ``hf:facebook/dinov2-small``,
 ``sentence-transformers:all-MiniLM-L6-v2``, ``python:my_models:build``,
-``efficientnet-lite:lite0``.
+``efficientnet-lite:lite0``, ``zoo:noise-0`` (a synthetic zoo model). The settings of a
+model (weights, seed, image size, preprocessing, zoo settings) travel as one
+:class:`ModelOptions`.
 
 Examples
 --------
@@ -23,32 +25,46 @@ from __future__ import annotations
 from .cache import FeatureCache
 from .config import LoadedModel, ModelConfig
 from .extract import PRECISIONS, extract_features, load_model, model_config, resolve_device
-from .features import ExtractedFeatures, load_features
+from .features import ExtractedFeatures, LayeredFeatures, is_layered_file, load_features, load_layered_features
 from .layers import POOLS
 from .listing import list_models, list_sources
+from .multilayer import extract_layers, list_layers, select_layers
+from .options import ModelOptions
 from .paper import Pin
 from .resolve import Resolution, paper_pins, resolve_name, resolve_names
 from .sources import SOURCE_PREFIXES, get_source, parse_model_id
+from .sources._zoo import DEFAULT_ZOO, synthetic_zoo, zoo_model_ids
 from .stimuli import Stimuli, as_stimuli, image_stimuli, text_stimuli
+from .sweep import align_layers, compare_layers
+from .weights import weights_status
 
 __all__ = [
     "ExtractedFeatures",
     "FeatureCache",
+    "LayeredFeatures",
     "LoadedModel",
     "ModelConfig",
+    "ModelOptions",
+    "DEFAULT_ZOO",
     "POOLS",
     "PRECISIONS",
     "Pin",
     "Resolution",
     "SOURCE_PREFIXES",
     "Stimuli",
+    "align_layers",
     "as_stimuli",
+    "compare_layers",
+    "extract_layers",
     "extract_features",
     "get_source",
     "image_stimuli",
+    "is_layered_file",
+    "list_layers",
     "list_models",
     "list_sources",
     "load_features",
+    "load_layered_features",
     "load_model",
     "model_config",
     "paper_pins",
@@ -56,5 +72,9 @@ __all__ = [
     "resolve_device",
     "resolve_name",
     "resolve_names",
+    "select_layers",
+    "synthetic_zoo",
+    "zoo_model_ids",
     "text_stimuli",
+    "weights_status",
 ]

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -60,14 +59,13 @@ def _load_memo() -> None:
 
 
 def _save_memo() -> None:
+    from .._errors import InputError
+    from .._files import atomic_write_text
+
     where = _memo_file()
     try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=where.parent, prefix=".file-hashes.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_memo, fh)
-        os.replace(tmp, where)
-    except OSError as exc:  # a read-only cache still works, just slower
+        atomic_write_text(where, json.dumps(_memo), durable=False, what="file-hash memo")
+    except (OSError, InputError) as exc:  # a read-only cache still works, just slower
         log.debug("could not write the file-hash memo %s: %s", where, exc)
 
 
@@ -91,10 +89,13 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
             hit = _memo.get(key)
             if hit and all(hit.get(k) == v for k, v in stat.items()) and isinstance(hit.get("sha256"), str):
                 return hit["sha256"]
+    from .._progress import progress
+
     h = hashlib.sha256()
-    with open(p, "rb") as fh:
+    with open(p, "rb") as fh, progress(total=size, desc=f"hashing {p.name}", unit="B") as bar:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
+            bar.update(len(block))
     digest = h.hexdigest()
     if size >= MEMO_MIN_BYTES:
         with _memo_lock:

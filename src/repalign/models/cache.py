@@ -98,7 +98,7 @@ class FeatureCache:
         entry = ExtractedFeatures(features.ids, features.features, meta)
         try:
             return entry.save(self.path(key), sidecar=False)
-        except OSError as exc:
+        except (OSError, InputError) as exc:
             log.warning("feature cache: could not write %s (%s); continuing without caching", self.path(key), exc)
             return None
 

@@ -51,8 +51,8 @@ class ModelConfig:
         (``timm:resnet50`` becomes ``timm:resnet50.a1_in1k``).
     source, name : str
         The two halves of ``model_id``.
-    modality : {"image", "text"}
-        What the model reads.
+    modality : {"image", "text", "synthetic"}
+        What the model reads (``synthetic``: a zoo model, fixed features of its own stimuli).
     weights : {"pretrained", "file", "random-init"}
         Where the weights come from.
     weights_file : str or None
@@ -159,6 +159,11 @@ class LoadedModel:
         ``f(module, batch, index) -> NCHW tensor`` for ``intermediate:<index>`` layers.
     encode_text : callable or None
         Text models: ``f(texts, batch_size, device) -> (n, d) array``.
+    representation : Representation or None
+        Synthetic models (``zoo:``): the fixed features of their own stimuli.
+    takes_images : bool
+        The read-outs take a list of PIL images instead of a tensor batch (a plain
+        callable given without a transform).
     """
 
     config: ModelConfig
@@ -167,6 +172,8 @@ class LoadedModel:
     layers: dict[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
     intermediate: Callable[[Any, Any, int], Any] | None = None
     encode_text: Callable[..., Any] | None = None
+    representation: Any = None
+    takes_images: bool = False
 
     @property
     def modality(self) -> str:

@@ -7,7 +7,6 @@ import logging
 from .._errors import MissingDependencyError
 from .._validation import check_option
 from .sources import SOURCES, get_source
-from .sources._common import match_names
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +34,7 @@ def list_models(pattern: str | None = None, *, source: str | None = None, paper:
     ['paper:tf_efficientnet_b0_ns']
     """
     if paper:
-        from .resolve import paper_pins
-
-        return ["paper:" + n for n in match_names([p.paper_name for p in paper_pins()], pattern)]
+        source = "paper"
     if source is not None:
         check_option("model source", source, list(SOURCES))
         return [f"{source}:{n}" for n in get_source(source).available(pattern)]
@@ -56,8 +53,4 @@ def list_sources() -> list[dict[str, str]]:
     for prefix in SOURCES:
         s = get_source(prefix)
         rows.append({"prefix": prefix, "extra": s.extra, "modality": s.modality, "example": s.example, "summary": s.summary})
-    rows.append({
-        "prefix": "paper", "extra": "torch", "modality": "image", "example": "paper:tf_efficientnet_b0_ns",
-        "summary": "a model name as printed in the paper, pinned to its timm weights",
-    })
     return rows

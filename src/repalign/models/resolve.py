@@ -15,12 +15,10 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
 from .._errors import InputError
-from .._validation import optional_import, preview
 from .paper import Pin, pins_by_name, read_pins
-from .sources import parse_model_id
+from .sources import get_source, parse_model_id
 
 __all__ = ["Resolution", "resolve_name", "resolve_names", "paper_pins", "paper_pins_header", "PINS_FILE"]
 
@@ -86,11 +84,8 @@ def _paper_index() -> dict[str, Pin]:
     return pins_by_name(_load_pins()[0])
 
 
-def _timm() -> Any:
-    return optional_import("timm.models", extra="torch", purpose="Resolving timm model names")
-
-
-def _resolve_paper(requested: str, name: str) -> Resolution:
+def resolve_paper(requested: str, name: str) -> Resolution:
+    """A paper name (no prefix) through the pins table."""
     pin = _paper_index().get(name)
     if pin is None:
         names = [p.paper_name for p in _load_pins()[0]]
@@ -105,44 +100,10 @@ def _resolve_paper(requested: str, name: str) -> Resolution:
 
 
 def resolve_timm(requested: str, name: str) -> Resolution:
-    """Resolve a timm name (no prefix) to ``timm:arch.tag``; see :func:`resolve_name`."""
-    tm = _timm()
-    arch, tag = tm.split_model_name_tag(name)
-    deprecated = tm.get_deprecated_models()
-    if tag and tm.is_model_pretrained(name):
-        return Resolution(requested, f"timm:{name}", "exact")
-    if name in deprecated:
-        pin = _paper_index().get(name)
-        target = deprecated[name]
-        if pin is not None and pin.resolved and pin.timm_name != target and pin.method != "deprecation-map":
-            return Resolution(
-                requested, f"timm:{pin.timm_name}", "paper-pin",
-                f"corrects timm's map of deprecated names: {pin.note}",
-            )
-        if "." not in target:
-            target = f"{target}.{tm.get_pretrained_cfg(target).tag}"
-        return Resolution(requested, f"timm:{target}", "deprecated-name", f"timm renamed {name} to {deprecated[name]}")
-    if not tm.is_model(arch):
-        close = difflib.get_close_matches(arch, tm.list_models(), n=3)
-        raise InputError(
-            f"{requested!r}: {arch!r} is not a timm architecture"
-            + (f"; did you mean {', '.join(close)}?" if close else ".")
-            + " `repalign models list PATTERN` lists the pretrained ones."
-        )
-    if tag:
-        tags = [t.split(".", 1)[1] for t in tm.list_pretrained(f"{arch}.*")]
-        raise InputError(
-            f"{requested!r}: timm has no pretrained tag {tag!r} for {arch}; "
-            + (f"its tags are {preview(tags, 8)}." if tags else "it has no pretrained weights (use random init).")
-        )
-    cfg = tm.get_pretrained_cfg(arch)
-    if cfg is None or not tm.is_model_pretrained(arch):
-        return Resolution(requested, f"timm:{arch}", "no-pretrained-weights", f"timm has no pretrained weights for {arch}")
-    note = ""
-    pin = _paper_index().get(name)
-    if pin is not None and pin.resolved and pin.timm_name != f"{arch}.{cfg.tag}":
-        note = f"the paper's {name} is {pin.timm_name} (paper:{name})"
-    return Resolution(requested, f"timm:{arch}.{cfg.tag}", "default-tag", note)
+    """Resolve a timm name (no prefix) to ``timm:arch.tag`` (the timm source's naming rules)."""
+    from .sources import get_source
+
+    return get_source("timm").resolve(requested, name)
 
 
 def resolve_name(name: str) -> Resolution:
@@ -161,11 +122,7 @@ def resolve_name(name: str) -> Resolution:
     'timm:xcit_tiny_12_p16_224.fb_dist_in1k'
     """
     prefix, rest = parse_model_id(name)
-    if prefix == "paper":
-        return _resolve_paper(name, rest)
-    if prefix == "timm":
-        return resolve_timm(name, rest)
-    return Resolution(name, f"{prefix}:{rest}", "as-given")
+    return get_source(prefix).resolve(name, rest)
 
 
 def resolve_names(names: Iterable[str]) -> list[Resolution]:

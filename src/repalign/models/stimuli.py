@@ -46,6 +46,8 @@ class Stimuli:
     modality : {"image", "text"}
     source : str
         Where they came from (a folder, a file, ``"pairs"``), for messages and metadata.
+    labels : tuple of str or None
+        A class label per stimulus (an ImageFolder's sub-folder names), or None.
 
     Examples
     --------
@@ -58,6 +60,7 @@ class Stimuli:
     items: tuple[Any, ...]
     modality: str
     source: str = "pairs"
+    labels: tuple[str, ...] | None = None
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +73,8 @@ class Stimuli:
         dups = [x for x in self.ids if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
         if dups:
             raise InputError(f"{self.source}: {len(dups)} stimulus ids occur more than once: {preview(dups)}.")
+        if self.labels is not None and len(self.labels) != len(self.ids):
+            raise InputError(f"{self.source}: {len(self.labels)} labels for {len(self.ids)} stimuli.")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -108,9 +113,12 @@ def image_stimuli(source: str | os.PathLike[str] | Iterable[tuple[str, str | os.
 
     Parameters
     ----------
-    source : path or sequence of (str, path) or mapping
-        A folder: every image file directly inside it, sorted by name, id = file name.
-        Pairs or a mapping ``{id: path}``: kept in the given order.
+    source : path, sequence of paths, sequence of (str, path), or mapping
+        A folder: every image file directly inside it, sorted by name, id = file name;
+        a folder with no images but class sub-folders (an ImageFolder root): ids
+        ``<class>/<file>``, sorted, with the class names as labels. A list of paths: in
+        the given order, id = file name. Pairs or a mapping ``{id: path}``: kept in the
+        given order.
 
     Raises
     ------
@@ -125,14 +133,69 @@ def image_stimuli(source: str | os.PathLike[str] | Iterable[tuple[str, str | os.
             raise DataNotFoundError(f"{folder}: no such folder of images.")
         paths = list_images(folder)
         if not paths:
+            classes = _class_folders(folder)
+            if classes:
+                return _image_folder_stimuli(folder, classes)
             raise InputError(f"{folder}: contains no image files (.png, .jpg, ...).")
         return Stimuli(tuple(p.name for p in paths), tuple(paths), "image", str(folder))
+    if not isinstance(source, Mapping):
+        source = list(source)
+        if source and all(isinstance(e, (str, os.PathLike)) for e in source):
+            return _path_list_stimuli(source)
     pairs = _pairs(source, "image path")
     paths = [Path(p) for _, p in pairs]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise DataNotFoundError(f"stimuli: {len(missing)} image files do not exist: {preview(missing)}.")
     return Stimuli(tuple(i for i, _ in pairs), tuple(paths), "image", "pairs")
+
+
+def _path_list_stimuli(paths: list[Any]) -> Stimuli:
+    """A list of image paths: ids are the file names, as for a folder (so they must be unique)."""
+    files = [Path(p) for p in paths]
+    missing = [str(p) for p in files if not p.is_file()]
+    if len(missing) == len(files):  # not one path exists: these are probably not paths at all
+        raise InputError(
+            f"stimuli: none of the {len(files)} entries is an existing image file ({preview(missing)}); give "
+            "image paths, (stimulus id, image path) pairs, or an image folder."
+        )
+    if missing:
+        raise DataNotFoundError(
+            f"stimuli: {len(missing)} of {len(files)} image files in the list do not exist: {preview(missing)} "
+            "(give existing image paths, (stimulus id, image path) pairs, or an image folder)."
+        )
+    names = [p.name for p in files]
+    seen: set[str] = set()
+    dups = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dups:
+        raise InputError(
+            f"stimuli: {len(dups)} file names occur in more than one folder ({preview(dups)}); the file name is "
+            "the stimulus id, so give (id, path) pairs instead."
+        )
+    return Stimuli(tuple(names), tuple(files), "image", "list of paths")
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    """Sub-folders holding images (an ImageFolder root), sorted by name; hidden ones skipped."""
+    from ..data.images import list_images
+
+    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [p for p in subs if list_images(p)]
+
+
+def _image_folder_stimuli(folder: Path, classes: list[Path]) -> Stimuli:
+    """An ImageFolder root: ids ``<class>/<file>`` (sorted), labels = the class folder names."""
+    from ..data.images import list_images
+
+    ids, paths, labels = [], [], []
+    for sub in classes:
+        for p in list_images(sub):
+            ids.append(f"{sub.name}/{p.name}")
+            paths.append(p)
+            labels.append(sub.name)
+    log.info("%s: an ImageFolder of %d classes, %d images; the class folder names are the labels",
+             folder, len(classes), len(ids))
+    return Stimuli(tuple(ids), tuple(paths), "image", str(folder), labels=tuple(labels))
 
 
 def text_from_id(stimulus_id: str) -> str:

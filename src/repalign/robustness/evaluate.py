@@ -271,7 +271,8 @@ def evaluate_folder(
     batch_size, num_workers : int
         DataLoader settings.
     device : str, optional
-        Default: CUDA if available, else CPU.
+        ``auto`` (default): CUDA if available, else CPU; see
+        :func:`repalign.models.runtime.resolve_device`.
 
     Returns
     -------
@@ -284,12 +285,12 @@ def evaluate_folder(
     net, own_transform = load_classifier(model, pretrained=pretrained)
     files, labels, found = scan_class_folder(folder, dataset)
     subset = class_indices(dataset)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    from ..models.runtime import make_loader, torch_device
+
+    dev = torch_device(device, allow_mps=False)
     net = net.to(dev).eval()
     tf = transform or own_transform or _default_transform(net)
-    loader = torch.utils.data.DataLoader(
-        _Images(files, labels, tf), batch_size=int(batch_size), shuffle=False, num_workers=int(num_workers)
-    )
+    loader = make_loader(_Images(files, labels, tf), batch_size=int(batch_size), device=dev, num_workers=int(num_workers))
     correct = {1: 0, 5: 0}
     seen = 0
     with torch.inference_mode():

@@ -11,6 +11,7 @@ prefix                   name                                         needs
 ``sentence-transformers`` a model name, repo id or folder (text)      ``repalign[text]``
 ``python``               ``<module or file.py>:<callable>``           ``repalign[torch]``
 ``efficientnet-lite``    ``lite0``, ``lite1`` or ``lite2``            ``repalign[lite]``
+``zoo``                  ``<family>-<index>`` of a synthetic zoo      nothing (numpy)
 ======================== ============================================ ===========================
 
 A bare name without a prefix is a timm name. Sources are instantiated on first use and
@@ -36,9 +37,11 @@ SOURCES: dict[str, tuple[str, str]] = {
     "sentence-transformers": ("._sentence_transformers", "SentenceTransformersSource"),
     "python": ("._python", "PythonSource"),
     "efficientnet-lite": ("._efficientnet_lite", "EfficientNetLiteSource"),
+    "paper": ("._paper", "PaperSource"),
+    "zoo": ("._zoo", "ZooSource"),
 }
-#: Every valid prefix, including ``paper`` (paper names, resolved to pinned timm ids).
-SOURCE_PREFIXES: tuple[str, ...] = (*SOURCES, "paper")
+#: Every valid prefix.
+SOURCE_PREFIXES: tuple[str, ...] = tuple(SOURCES)
 #: The source of a model id without a prefix.
 DEFAULT_SOURCE = "timm"
 

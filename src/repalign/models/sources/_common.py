@@ -8,12 +8,16 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._errors import DataNotFoundError, InputError
 from ..._validation import optional_import, preview
 from .._hashing import digest_json, sha256_file
 from ..config import LoadedModel, ModelConfig
+from ..options import ModelOptions
+
+if TYPE_CHECKING:
+    from ..resolve import Resolution
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +70,26 @@ class Source:
     def import_(self, module: str) -> Any:
         return optional_import(module, extra=self.extra, purpose=f"The {self.prefix!r} model source")
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:  # pragma: no cover - abstract
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:  # pragma: no cover - abstract
+        """The configuration of ``<prefix>:<name>`` built with ``options``, without building the model."""
         raise NotImplementedError
+
+    def resolve(self, requested: str, name: str) -> Resolution:
+        """What ``<prefix>:<name>`` pins to (``requested`` is the id as given); default: itself."""
+        from ..resolve import Resolution
+
+        return Resolution(requested, f"{self.prefix}:{name}", "as-given")
+
+    def weights_status(self, config: ModelConfig) -> dict[str, Any]:
+        """Whether the weights of ``config`` are on this machine, never touching the network.
+
+        Returns ``{"present": bool, "download_bytes": int or None, "where": str}``.
+        """
+        if config.weights == "random-init":
+            return {"present": True, "download_bytes": 0, "where": "random initialisation (no weights)"}
+        if config.weights_file:
+            return {"present": True, "download_bytes": 0, "where": str(config.weights_file)}
+        return {"present": False, "download_bytes": None, "where": "not on this machine"}
 
     def load(self, config: ModelConfig) -> LoadedModel:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -87,16 +99,50 @@ class Source:
         return []
 
     # -- helpers shared by subclasses ---------------------------------------------
-    def _weights_kind(self, pretrained: bool, weights: Any) -> str:
-        if weights is not None:
-            return "file"
-        return "pretrained" if pretrained else "random-init"
+    def _make_config(
+        self,
+        name: str,
+        options: ModelOptions,
+        *,
+        weights_file: str | None,
+        preprocessing: Mapping[str, Any],
+        provenance: Mapping[str, Any],
+        default_layer: str = "penultimate",
+        model_id: str | None = None,
+        **fixed: Any,
+    ) -> ModelConfig:
+        """The :class:`ModelConfig` every source builds: id, weight hash, seed and build arguments
+        follow from ``name``, ``options`` and ``weights_file`` the same way for all of them
+        (``fixed`` overrides a derived field, e.g. ``weights_sha256=None`` until a build)."""
+        kind = fixed.pop("weights", options.weights_kind)
+        derived = {
+            "weights_sha256": hash_weights(weights_file) if weights_file else None,
+            "seed": int(options.seed) if kind == "random-init" else None,
+            "modality": self.modality,
+            "model_kwargs": dict(options.model_kwargs),
+        }
+        derived.update(fixed)
+        return ModelConfig(
+            model_id=model_id or f"{self.prefix}:{name}",
+            source=self.prefix,
+            name=name,
+            weights=kind,
+            weights_file=weights_file,
+            **derived,
+            preprocessing=dict(preprocessing),
+            default_layer=default_layer,
+            provenance=dict(provenance),
+        )
 
-    def _check_weights_file(self, weights: str | os.PathLike[str]) -> tuple[str, str]:
-        path = Path(weights).expanduser()
+    def _user_weights_file(self, options: ModelOptions) -> str | None:
+        """The resolved path of ``options.weights`` (checked to exist), or None."""
+        if options.weights is None:
+            return None
+        path = Path(options.weights).expanduser()
         if not path.is_file():
             raise DataNotFoundError(f"--weights {path}: no such file.")
-        return str(path.resolve()), sha256_file(path)
+        return str(path.resolve())
+
 
 
 def match_names(names: list[str], pattern: str | None) -> list[str]:

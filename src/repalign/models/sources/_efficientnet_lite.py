@@ -13,17 +13,15 @@ penultimate embedding is the 1,280-d global average pool the classifier reads.
 from __future__ import annotations
 
 import importlib
-import os
-from collections.abc import Mapping
 from typing import Any
 
 from ..._errors import MissingDependencyError
 from ..._validation import check_option
+from ..options import ModelOptions
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import (
     Source,
     apply_state_dict,
-    hash_weights,
     image_transform,
     load_state_dict_file,
     match_names,
@@ -74,19 +72,9 @@ class EfficientNetLiteSource(Source):
             ) from exc
         return str(getattr(mod, cls).get_model_file_path())
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
         variant = check_option("EfficientNet-Lite variant", name.strip().lower().replace("efficientnet-", ""), list(VARIANTS))
-        kind = self._weights_kind(pretrained, weights)
+        kind = options.weights_kind
         provenance: dict[str, Any] = {
             "requested": f"efficientnet-lite:{name}",
             "architecture": "efficientnet-lite-pytorch (TensorFlow EfficientNet-Lite converted to PyTorch)",
@@ -99,28 +87,18 @@ class EfficientNetLiteSource(Source):
             weights_file = self._weights_path(variant)
             provenance["weights_package"] = VARIANTS[variant][1].replace("_", "-")
         elif kind == "file":
-            weights_file, _ = self._check_weights_file(weights)  # type: ignore[arg-type]
+            weights_file = self._user_weights_file(options)
         else:
             weights_file = None
-        if model_kwargs:
+        if options.model_kwargs:
             from ..._errors import InputError
 
-            raise InputError(f"efficientnet-lite:{variant}: takes no model_kwargs (got {sorted(model_kwargs)}).")
-        return ModelConfig(
-            model_id=f"efficientnet-lite:{variant}",
-            source=self.prefix,
-            name=variant,
-            modality="image",
-            weights=kind,
-            weights_file=weights_file,
-            weights_sha256=hash_weights(weights_file) if weights_file else None,
-            seed=int(seed) if kind == "random-init" else None,
-            preprocessing=merge_preprocessing(
-                preprocessing_for(variant), image_size=image_size, overrides=preprocessing, source=f"efficientnet-lite:{variant}"
-            ),
-            default_layer="penultimate",
-            provenance=provenance,
+            raise InputError(f"efficientnet-lite:{variant}: takes no model_kwargs (got {sorted(options.model_kwargs)}).")
+        prep = merge_preprocessing(
+            preprocessing_for(variant), image_size=options.image_size, overrides=options.preprocessing,
+            source=f"efficientnet-lite:{variant}",
         )
+        return self._make_config(variant, options, weights_file=weights_file, preprocessing=prep, provenance=provenance)
 
     def load(self, config: ModelConfig) -> LoadedModel:
         lite = self.import_("efficientnet_lite_pytorch")

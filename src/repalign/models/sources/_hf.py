@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..._errors import DataNotFoundError, InputError
+from ..options import ModelOptions
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import (
     Source,
     apply_state_dict,
-    hash_weights,
     hf_cached_snapshot,
     hf_offline,
     load_state_dict_file,
@@ -63,18 +61,8 @@ class HFSource(Source):
             raise InputError(f"hf:{name}: not a local folder nor a Hugging Face repo id of the form 'org/name'.")
         return repo, hf_cached_snapshot(repo, revision or None), revision or None
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
-        kind = self._weights_kind(pretrained, weights)
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
+        kind = options.weights_kind
         target, folder, revision = self._location(name)
         prep: dict[str, Any] = {}
         if folder is not None:
@@ -84,16 +72,16 @@ class HFSource(Source):
                     prep = json.loads(pp.read_text())
                 except ValueError as exc:
                     raise InputError(f"{pp}: not valid JSON ({exc}).") from exc
-        if image_size is not None:
-            prep["size"] = {"height": int(image_size), "width": int(image_size)}
+        if options.image_size is not None:
+            prep["size"] = {"height": int(options.image_size), "width": int(options.image_size)}
             prep.pop("crop_size", None)
             prep["do_center_crop"] = False
-        prep.update(dict(preprocessing or {}))
+        prep.update(options.preprocessing)
         weights_file = None
         if kind == "pretrained":
             weights_file = folder
         elif kind == "file":
-            weights_file, _ = self._check_weights_file(weights)  # type: ignore[arg-type]
+            weights_file = self._user_weights_file(options)
             if folder is None:
                 raise DataNotFoundError(missing_weights_message(f"hf:{name}", hf_repo=target) + " (Its config is needed to build the model.)")
         provenance: dict[str, Any] = {
@@ -104,18 +92,8 @@ class HFSource(Source):
         }
         if revision:
             provenance["revision"] = revision
-        return ModelConfig(
-            model_id=f"hf:{name}",
-            source=self.prefix,
-            name=name,
-            weights=kind,
-            weights_file=weights_file,
-            weights_sha256=hash_weights(weights_file) if weights_file else None,
-            seed=int(seed) if kind == "random-init" else None,
-            preprocessing=prep,
-            default_layer="output",
-            model_kwargs=dict(model_kwargs or {}),
-            provenance=provenance,
+        return self._make_config(
+            name, options, weights_file=weights_file, preprocessing=prep, provenance=provenance, default_layer="output"
         )
 
     def load(self, config: ModelConfig) -> LoadedModel:

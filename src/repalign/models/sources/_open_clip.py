@@ -15,11 +15,11 @@ from typing import Any
 
 from ..._errors import DataNotFoundError, InputError
 from ..._validation import preview
+from ..options import ModelOptions
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import (
     Source,
     apply_state_dict,
-    hash_weights,
     hf_cached_file,
     load_state_dict_file,
     match_names,
@@ -42,17 +42,7 @@ class OpenClipSource(Source):
     def _oc(self) -> Any:
         return self.import_("open_clip")
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
         oc = self._oc()
         arch, _, tag = name.partition("/")
         if arch not in oc.list_models():
@@ -61,7 +51,7 @@ class OpenClipSource(Source):
                 f"open_clip:{name}: unknown OpenCLIP architecture {arch!r}"
                 + (f"; did you mean {', '.join(close)}?" if close else ".")
             )
-        kind = self._weights_kind(pretrained, weights)
+        kind = options.weights_kind
         tags = list(oc.list_pretrained_tags_by_model(arch))
         pcfg: Mapping[str, Any] = {}
         if tag or kind == "pretrained":
@@ -83,9 +73,9 @@ class OpenClipSource(Source):
             "interpolation": pcfg.get("interpolation") or "bicubic",
             "resize_mode": pcfg.get("resize_mode") or "shortest",
         }
-        if image_size is not None:
-            prep["input_size"] = (3, int(image_size), int(image_size))
-        for key, value in (preprocessing or {}).items():
+        if options.image_size is not None:
+            prep["input_size"] = (3, int(options.image_size), int(options.image_size))
+        for key, value in options.preprocessing.items():
             if key not in _KEYS:
                 raise InputError(f"open_clip:{name}: unknown preprocessing key {key!r}; valid: {', '.join(_KEYS)}.")
             prep[key] = tuple(value) if isinstance(value, list) else value
@@ -97,20 +87,11 @@ class OpenClipSource(Source):
                     provenance[key] = pcfg[key]
             weights_file = self._find_cached(pcfg)
         elif kind == "file":
-            weights_file, _ = self._check_weights_file(weights)  # type: ignore[arg-type]
+            weights_file = self._user_weights_file(options)
         model_name = f"{arch}/{tag}" if tag else arch
-        return ModelConfig(
-            model_id=f"open_clip:{model_name}",
-            source=self.prefix,
-            name=model_name,
-            weights=kind,
-            weights_file=weights_file,
-            weights_sha256=hash_weights(weights_file) if weights_file else None,
-            seed=int(seed) if kind == "random-init" else None,
-            preprocessing=prep,
+        return self._make_config(
+            model_name, options, weights_file=weights_file, preprocessing=prep, provenance=provenance,
             default_layer="output",
-            model_kwargs=dict(model_kwargs or {}),
-            provenance=provenance,
         )
 
     def _find_cached(self, pcfg: Mapping[str, Any]) -> str | None:

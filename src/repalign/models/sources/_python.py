@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import InputError
+from ..options import ModelOptions
+from ..custom import state_dict_sha256
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import Source, apply_state_dict, hash_weights, load_state_dict_file, seeded, torch_module
 
@@ -48,32 +50,30 @@ def _import(module: str) -> Any:
         if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
             raise InputError(f"python:{module}: cannot import this file.")
         mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as exc:  # the user's code: one line naming the file
+            raise InputError(f"python:{module}: importing the file raised {type(exc).__name__}: {exc}") from exc
         return mod
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise InputError(f"python:{module}: cannot import module {module!r} ({exc}).") from exc
+    except Exception as exc:  # the user's code: one line naming the module
+        raise InputError(f"python:{module}: importing it raised {type(exc).__name__}: {exc}") from exc
 
 
 def _module_file(module: str) -> str | None:
     if module.endswith(".py"):
-        return str(Path(module).expanduser().resolve())
+        path = Path(module).expanduser().resolve()
+        if not path.is_file():
+            raise InputError(f"python:{module}: no such file (give an existing .py file or an importable module).")
+        return str(path)
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return None
     return spec.origin if spec is not None and spec.origin and os.path.isfile(spec.origin) else None
-
-
-def state_dict_sha256(module: Any) -> str:
-    """SHA-256 over every parameter and buffer: names, dtypes, shapes and values."""
-    h = hashlib.sha256()
-    for key, tensor in sorted(module.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch_module().uint8).numpy().tobytes())
-    return h.hexdigest()
 
 
 class PythonSource(Source):
@@ -83,37 +83,18 @@ class PythonSource(Source):
     summary = "your own model: python:<module or file.py>:<callable> returning (model, transform)"
     example = "python:my_models:build"
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
         module, func = _split(name)
-        if image_size is not None or preprocessing:
+        if options.image_size is not None or options.preprocessing:
             raise InputError(f"python:{name}: the callable returns its own preprocessing; change it there.")
-        if not pretrained:
+        if options.weights_kind == "random-init":
             raise InputError(f"python:{name}: the callable decides its weights; random init is not an option here.")
-        weights_file = None
-        if weights is not None:
-            weights_file, _ = self._check_weights_file(weights)
+        weights_file = self._user_weights_file(options)
         source_file = _module_file(module)
-        return ModelConfig(
-            model_id=f"python:{name}",
-            source=self.prefix,
-            name=name,
-            weights="file" if weights_file else "pretrained",
-            weights_file=weights_file,
+        return self._make_config(
+            name, options, weights_file=weights_file, preprocessing={}, default_layer="output",
             weights_sha256=None,  # known only once the callable has built the model
-            seed=int(seed),
-            preprocessing={},
-            default_layer="output",
-            model_kwargs=dict(model_kwargs or {}),
+            seed=int(options.seed),
             provenance={
                 "requested": f"python:{name}",
                 "module_file": source_file,
@@ -121,6 +102,11 @@ class PythonSource(Source):
                 "versions": library_versions("torchvision", "timm"),
             },
         )
+
+    def weights_status(self, config: ModelConfig) -> dict[str, Any]:
+        # The callable chooses (and may download) its own weights: repalign cannot see them.
+        return {"present": True, "download_bytes": None,
+                "where": f"chosen by your code ({config.provenance.get('module_file') or config.name})"}
 
     def load(self, config: ModelConfig) -> LoadedModel:
         torch = torch_module()
@@ -130,7 +116,12 @@ class PythonSource(Source):
         if not callable(fn):
             raise InputError(f"{config.model_id}: {module} has no callable {func!r}.")
         with seeded(config.seed or 0):
-            built = fn(**dict(config.model_kwargs))
+            try:
+                built = fn(**dict(config.model_kwargs))
+            except InputError:
+                raise
+            except Exception as exc:  # the user's code: one line naming the model
+                raise InputError(f"{config.model_id}: building the model raised {type(exc).__name__}: {exc}") from exc
         model, transform = _unpack(built, config.model_id)
         if not isinstance(model, torch.nn.Module):
             raise InputError(f"{config.model_id}: the callable returned a {type(model).__name__}, not a torch.nn.Module.")

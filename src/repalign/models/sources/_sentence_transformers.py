@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..._errors import DataNotFoundError, InputError
+from ..options import ModelOptions
 from ..config import LoadedModel, ModelConfig, library_versions
-from ._common import Source, hash_weights, hf_cached_snapshot, hf_offline, match_names, missing_weights_message
+from ._common import Source, hf_cached_snapshot, hf_offline, match_names, missing_weights_message
 
 #: Hub repo id -> (module of a pip package that ships the model, function returning its folder).
 PACKAGED: dict[str, tuple[str, str, str]] = {
@@ -65,23 +64,13 @@ class SentenceTransformersSource(Source):
             return repo, folder, "Hugging Face cache"
         return repo, None, "not local"
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
-        if not pretrained or weights is not None:
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
+        if options.weights_kind != "pretrained":
             raise InputError(
                 f"sentence-transformers:{name}: takes its weights from a model folder; random init and "
                 "--weights FILE are not supported (pass the folder as the name instead)."
             )
-        if image_size is not None or preprocessing:
+        if options.image_size is not None or options.preprocessing:
             raise InputError(f"sentence-transformers:{name}: text models take no image preprocessing.")
         target, folder, how = self._locate(name)
         prep: dict[str, Any] = {"text": "stimulus texts as given; tokenization and pooling are the model's own"}
@@ -94,17 +83,8 @@ class SentenceTransformersSource(Source):
                     except ValueError as exc:
                         raise InputError(f"{f}: not valid JSON ({exc}).") from exc
         model_id = f"sentence-transformers:{name if Path(name).expanduser().is_dir() else _repo_id(name).removeprefix('sentence-transformers/')}"
-        return ModelConfig(
-            model_id=model_id,
-            source=self.prefix,
-            name=name,
-            modality="text",
-            weights="pretrained",
-            weights_file=folder,
-            weights_sha256=hash_weights(folder) if folder else None,
-            preprocessing=prep,
-            default_layer="output",
-            model_kwargs=dict(model_kwargs or {}),
+        return self._make_config(
+            name, options, model_id=model_id, weights_file=folder, preprocessing=prep, default_layer="output",
             provenance={
                 "requested": f"sentence-transformers:{name}",
                 "location": target,

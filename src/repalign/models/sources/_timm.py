@@ -9,17 +9,22 @@ Preprocessing is timm's resolved data config of the pinned tag.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..resolve import Resolution
 
 from ..._errors import DataNotFoundError, InputError
+from ..._validation import preview
 from ..config import LoadedModel, ModelConfig, library_versions
+from ..options import ModelOptions
 from ._common import (
     Source,
-    hash_weights,
     hf_cached_file,
     hf_offline,
     image_transform,
@@ -46,26 +51,19 @@ class TimmSource(Source):
     def _timm(self) -> Any:
         return self.import_("timm")
 
-    # -- configuration, without building the model -----------------------------------
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
-        timm = self._timm()
-        from ..resolve import resolve_timm
+    # -- naming: architecture.pretrained_tag ------------------------------------------
+    def resolve(self, requested: str, name: str) -> Resolution:
+        """Pin a timm name (no prefix) to ``timm:arch.tag``; see :func:`repalign.models.resolve_name`."""
+        return resolve_timm_name(self._timm().models, requested, name)
 
-        kind = self._weights_kind(pretrained, weights)
+    # -- configuration, without building the model -----------------------------------
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
+        timm = self._timm()
+        kind = options.weights_kind
         arch, tag = timm.models.split_model_name_tag(name)
         provenance: dict[str, Any] = {"requested": f"timm:{name}"}
         if kind == "pretrained" or name in timm.models.get_deprecated_models():
-            res = resolve_timm(f"timm:{name}", name)
+            res = self.resolve(f"timm:{name}", name)
             if res.method == "no-pretrained-weights" and kind == "pretrained":
                 raise InputError(
                     f"timm:{name}: timm has no pretrained weights for this architecture; "
@@ -74,7 +72,7 @@ class TimmSource(Source):
             provenance["resolution"] = res.to_dict()
             arch, tag = timm.models.split_model_name_tag(res.model_id.split(":", 1)[1])
         if not timm.models.is_model(arch):
-            resolve_timm(f"timm:{name}", arch)  # raises, with close matches
+            self.resolve(f"timm:{name}", arch)  # raises, with close matches
         cfg_name = f"{arch}.{tag}" if tag else arch
         try:
             pcfg = timm.models.get_pretrained_cfg(cfg_name)
@@ -84,7 +82,9 @@ class TimmSource(Source):
         if cfg_dict.get("tag"):
             provenance["preprocessing_from"] = f"{arch}.{cfg_dict['tag']}"
         data_cfg = timm.data.resolve_data_config(pretrained_cfg=cfg_dict) if cfg_dict else {}
-        prep = merge_preprocessing(data_cfg, image_size=image_size, overrides=preprocessing, source=f"timm:{name}")
+        prep = merge_preprocessing(
+            data_cfg, image_size=options.image_size, overrides=options.preprocessing, source=f"timm:{name}"
+        )
         if kind == "pretrained":
             model_name = f"{arch}.{tag}"
             weights_file = self._find_cached_weights(cfg_dict)
@@ -93,25 +93,23 @@ class TimmSource(Source):
                     provenance[key] = cfg_dict[key]
         elif kind == "file":
             model_name = f"{arch}.{tag}" if tag else arch
-            weights_file, _ = self._check_weights_file(weights)  # type: ignore[arg-type]
+            weights_file = self._user_weights_file(options)
         else:
             model_name = f"{arch}.{tag}" if tag and tag != "untrained" else arch
             weights_file = None
         provenance["versions"] = library_versions("timm", "safetensors")
-        return ModelConfig(
-            model_id=f"timm:{model_name}",
-            source="timm",
-            name=model_name,
-            modality="image",
-            weights=kind,
-            weights_file=weights_file,
-            weights_sha256=hash_weights(weights_file) if weights_file else None,
-            seed=int(seed) if kind == "random-init" else None,
-            preprocessing=prep,
-            default_layer="penultimate",
-            model_kwargs=dict(model_kwargs or {}),
-            provenance=provenance,
-        )
+        return self._make_config(model_name, options, weights_file=weights_file, preprocessing=prep, provenance=provenance)
+
+    def weights_status(self, config: ModelConfig) -> dict[str, Any]:
+        """Present when timm's published file is in the local hub or torch cache (never the network)."""
+        status = super().weights_status(config)
+        if not status["present"]:
+            # timm's pretrained config records where the file lives, not its size, and asking the
+            # hub would be a network call: the size stays unknown (None) rather than guessed.
+            hub = config.provenance.get("hf_hub_id") or ""
+            status["where"] = (f"Hugging Face hub {hub} (not in the local cache)" if hub
+                               else f"{config.provenance.get('url') or 'timm'} (not in torch's hub cache)")
+        return status
 
     def _find_cached_weights(self, cfg: Mapping[str, Any]) -> str | None:
         """The local file timm would load the pretrained weights from, without any download."""
@@ -141,9 +139,9 @@ class TimmSource(Source):
         else:
             if config.weights_file is None:
                 model = self._download(config, kwargs)
-                config = self.config(
-                    name, pretrained=True, image_size=None, model_kwargs=config.model_kwargs,
-                ).replace(preprocessing=config.preprocessing)
+                config = self.config(name, ModelOptions(model_kwargs=config.model_kwargs)).replace(
+                    preprocessing=config.preprocessing
+                )
                 if config.weights_file is None:
                     raise DataNotFoundError(missing_weights_message(config.model_id))
             else:
@@ -195,3 +193,47 @@ class TimmSource(Source):
 def _intermediate(module: Any, x: Any, index: int) -> Any:
     out = module.forward_intermediates(x, indices=[index], intermediates_only=True)
     return out[0] if isinstance(out, (list, tuple)) else out
+
+
+def resolve_timm_name(tm: Any, requested: str, name: str) -> Resolution:
+    """Pin a timm name to ``timm:arch.tag``: exact tags, deprecated names (timm's map, corrected
+    by the paper's pins where the map is wrong), and today's default tag of a bare architecture.
+    ``tm`` is ``timm.models``."""
+    from ..resolve import Resolution, _paper_index
+
+    arch, tag = tm.split_model_name_tag(name)
+    deprecated = tm.get_deprecated_models()
+    if tag and tm.is_model_pretrained(name):
+        return Resolution(requested, f"timm:{name}", "exact")
+    if name in deprecated:
+        pin = _paper_index().get(name)
+        target = deprecated[name]
+        if pin is not None and pin.resolved and pin.timm_name != target and pin.method != "deprecation-map":
+            return Resolution(
+                requested, f"timm:{pin.timm_name}", "paper-pin",
+                f"corrects timm's map of deprecated names: {pin.note}",
+            )
+        if "." not in target:
+            target = f"{target}.{tm.get_pretrained_cfg(target).tag}"
+        return Resolution(requested, f"timm:{target}", "deprecated-name", f"timm renamed {name} to {deprecated[name]}")
+    if not tm.is_model(arch):
+        close = difflib.get_close_matches(arch, tm.list_models(), n=3)
+        raise InputError(
+            f"{requested!r}: {arch!r} is not a timm architecture"
+            + (f"; did you mean {', '.join(close)}?" if close else ".")
+            + " `repalign models list PATTERN` lists the pretrained ones."
+        )
+    if tag:
+        tags = [t.split(".", 1)[1] for t in tm.list_pretrained(f"{arch}.*")]
+        raise InputError(
+            f"{requested!r}: timm has no pretrained tag {tag!r} for {arch}; "
+            + (f"its tags are {preview(tags, 8)}." if tags else "it has no pretrained weights (use random init).")
+        )
+    cfg = tm.get_pretrained_cfg(arch)
+    if cfg is None or not tm.is_model_pretrained(arch):
+        return Resolution(requested, f"timm:{arch}", "no-pretrained-weights", f"timm has no pretrained weights for {arch}")
+    note = ""
+    pin = _paper_index().get(name)
+    if pin is not None and pin.resolved and pin.timm_name != f"{arch}.{cfg.tag}":
+        note = f"the paper's {name} is {pin.timm_name} (paper:{name})"
+    return Resolution(requested, f"timm:{arch}.{cfg.tag}", "default-tag", note)

@@ -15,11 +15,11 @@ from typing import Any
 
 from ..._errors import DataNotFoundError, InputError
 from ..._validation import preview
+from ..options import ModelOptions
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import (
     Source,
     apply_state_dict,
-    hash_weights,
     last_linear_readout,
     load_state_dict_file,
     match_names,
@@ -47,17 +47,7 @@ class TorchvisionSource(Source):
         tvm = self._tv()
         return list(tvm.list_models(module=tvm))
 
-    def config(
-        self,
-        name: str,
-        *,
-        pretrained: bool = True,
-        weights: str | os.PathLike[str] | None = None,
-        seed: int = 0,
-        image_size: int | None = None,
-        preprocessing: Mapping[str, Any] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> ModelConfig:
+    def config(self, name: str, options: ModelOptions) -> ModelConfig:
         tvm = self._tv()
         arch, _, tag = name.partition(".")
         if arch not in self._names():
@@ -68,7 +58,7 @@ class TorchvisionSource(Source):
                 f"torchvision:{name}: {arch!r} is not a torchvision classification model"
                 + (f"; did you mean {', '.join(close)}?" if close else ".")
             )
-        kind = self._weights_kind(pretrained, weights)
+        kind = options.weights_kind
         enum = tvm.get_model_weights(arch)
         provenance: dict[str, Any] = {"requested": f"torchvision:{name}"}
         w = None
@@ -90,11 +80,11 @@ class TorchvisionSource(Source):
             }
         else:
             prep = dict(_DEFAULT_PREP)
-        if image_size is not None:
+        if options.image_size is not None:
             ratio = prep["resize_size"] / prep["input_size"][-1]
-            prep["input_size"] = (3, int(image_size), int(image_size))
-            prep["resize_size"] = int(round(image_size * ratio))
-        for key, value in (preprocessing or {}).items():
+            prep["input_size"] = (3, int(options.image_size), int(options.image_size))
+            prep["resize_size"] = int(round(options.image_size * ratio))
+        for key, value in options.preprocessing.items():
             if key not in _KEYS:
                 raise InputError(f"torchvision:{name}: unknown preprocessing key {key!r}; valid: {', '.join(_KEYS)}.")
             prep[key] = tuple(value) if isinstance(value, list) else value
@@ -106,21 +96,9 @@ class TorchvisionSource(Source):
             cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(w.url)  # type: ignore[union-attr]
             weights_file = str(cached) if cached.is_file() else None
         elif kind == "file":
-            weights_file, _ = self._check_weights_file(weights)  # type: ignore[arg-type]
+            weights_file = self._user_weights_file(options)
         provenance["versions"] = library_versions("torchvision")
-        return ModelConfig(
-            model_id=f"torchvision:{model_name}",
-            source=self.prefix,
-            name=model_name,
-            weights=kind,
-            weights_file=weights_file,
-            weights_sha256=hash_weights(weights_file) if weights_file else None,
-            seed=int(seed) if kind == "random-init" else None,
-            preprocessing=prep,
-            default_layer="penultimate",
-            model_kwargs=dict(model_kwargs or {}),
-            provenance=provenance,
-        )
+        return self._make_config(model_name, options, weights_file=weights_file, preprocessing=prep, provenance=provenance)
 
     def load(self, config: ModelConfig) -> LoadedModel:
         tvm = self._tv()
@@ -136,7 +114,7 @@ class TorchvisionSource(Source):
                     + f" (Loading failed: {type(exc).__name__}: {str(exc)[:200]})"
                 ) from exc
             if config.weights_file is None:
-                config = self.config(config.name, model_kwargs=config.model_kwargs).replace(
+                config = self.config(config.name, ModelOptions(model_kwargs=config.model_kwargs)).replace(
                     preprocessing=config.preprocessing
                 )
         else:
