@@ -184,6 +184,8 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
         tables = load_timm_results(plan.config.robustness.tables).set_index("model")
     cal = None
     unknown_size = 0
+    notes: list[str] = []
+    extra_images = _missing_transfer_images(plan, notes)
     for uid in todo:
         kind = "zoo" if is_synthetic(uid) else "image"
         if costs[kind]:
@@ -196,15 +198,33 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
         if factor is None:
             unknown_size += 1
             factor = 1.0
-        images = est["images_to_embed_per_model"] if kind == "image" else 0
+        images = est["images_to_embed_per_model"] + extra_images if kind == "image" else 0
         per_model[uid] = images * cal["seconds_per_image"] * factor + _fewshot_seconds(plan, kind, cal)
         basis[kind] = "calibrated on this machine (random-init ResNet-18, scaled by parameters x pixels; few-shot fits timed on a synthetic problem)"
     total = float(sum(per_model.values()))
-    notes = []
     if unknown_size:
         notes.append(f"{unknown_size} model(s) have no parameter count in the robustness tables: priced as a ResNet-18")
     return {"seconds": total, "per_model": per_model, "basis": basis, "remaining_units": len(todo),
             "finished_units": len(done), "notes": notes}
+
+
+#: Published sizes (test images, classes) of transfer sets, for pricing one that is not here yet.
+KNOWN_TRANSFER_SIZES: dict[str, tuple[int, int]] = {"cifar100": (10_000, 100), "cifar10": (10_000, 10)}
+
+
+def _missing_transfer_images(plan: Any, notes: list[str]) -> int:
+    extra = 0
+    for task in plan.transfer_specs:
+        if task.is_zoo or task.n_images is not None:
+            continue
+        known = KNOWN_TRANSFER_SIZES.get(task.dataset)
+        if known is None:
+            notes.append(f"transfer set {task.name} is not on this machine and its size is unknown: not in the estimate")
+            continue
+        n = known[0] if task.max_per_class is None else min(known[0], task.max_per_class * known[1])
+        notes.append(f"transfer set {task.name} is not on this machine: priced at its published size ({n} images, {known[1]} classes)")
+        extra += n
+    return extra
 
 
 def _fewshot_seconds(plan: Any, kind: str, cal: dict[str, Any]) -> float:
@@ -212,7 +232,7 @@ def _fewshot_seconds(plan: Any, kind: str, cal: dict[str, Any]) -> float:
     for task in plan.transfer_specs:
         if (kind == "zoo") != task.is_zoo:
             continue
-        classes = task.n_classes or 10
+        classes = task.n_classes or KNOWN_TRANSFER_SIZES.get(task.dataset, (0, 10))[1]
         dim = 64 if task.is_zoo else 1024
         for shots in task.shots:
             scale = classes * shots * dim * classes / cal["fit"]["problem_size"]
