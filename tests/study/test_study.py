@@ -206,9 +206,9 @@ def test_zoo_study_with_report(tmp_path):
     assert outputs["report"].is_file()
     # the zoo's triplet alignment is the exact metric against the teacher
     from repalign import compare
-    from repalign.study.units import _zoo, _zoo_key
+    from repalign.models.sources._zoo import synthetic_zoo
 
-    zoo = _zoo(_zoo_key(cfg.zoo))
+    zoo = synthetic_zoo(cfg.zoo)
     name = results["model"].iloc[0][len("zoo:"):]
     assert results["triplet"].iloc[0] == pytest.approx(compare(zoo.models[name], zoo.teacher)["triplet"], abs=1e-12)
 

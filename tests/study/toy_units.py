@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,17 @@ from repalign.study.store import UnitResult
 
 
 def toy_unit(unit_id: str, context: dict) -> UnitResult:
-    """A deterministic unit; misbehaves on request through the context."""
+    """A deterministic unit; misbehaves on request through the context.
+
+    ``trace_dir`` gets one file per execution (to count reruns), ``sleep`` slows every unit,
+    ``exit_on`` names a unit that ends its process with ``os._exit(3)`` (every time).
+    """
+    if context.get("trace_dir"):
+        (Path(context["trace_dir"]) / f"{unit_id.replace(':', '_')}-{uuid.uuid4().hex}").write_text(str(os.getpid()))
+    if context.get("sleep"):
+        time.sleep(context["sleep"])
+    if unit_id == context.get("exit_on"):
+        os._exit(3)
     if unit_id in context.get("fail", ()):
         raise RuntimeError(f"deliberate failure of {unit_id}")
     crash_flag = context.get("crash_flag")

@@ -23,9 +23,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("config", nargs="?", type=Path, help="study YAML (default: the built-in offline study)")
     p.add_argument("--dry-run", action="store_true", help="resolve models and data and print the plan; run nothing")
-    p.add_argument("--executor", choices=("local", "ray"), help="override the config's executor")
+    p.add_argument("--executor", choices=("local", "ray", "slurm"), help="override the config's executor")
     p.add_argument("--workers", type=int, help="local executor: parallel worker processes")
     p.add_argument("--address", help="Ray cluster address (default: start a local cluster)")
+    p.add_argument("--slurm-cluster", choices=("slurm", "local", "debug"), default="slurm",
+                   help="SLURM executor: 'slurm' submits with sbatch; 'local' runs the job array on submitit's "
+                   "local cluster (this machine), to try a config before submitting it")
+    p.add_argument("--units-per-task", type=int, default=1, metavar="N",
+                   help="SLURM executor: units per job-array task (more for short units)")
     p.add_argument("--out", type=Path, help="override the config's output folder")
     p.add_argument("--data-root", type=Path, help="built-in study only: folder holding peterson2018/ and cifar10/")
     add_json_flag(p)
@@ -59,35 +64,14 @@ def run_study_command(args: argparse.Namespace) -> int:
 
     configs = _configs(args)
     if args.dry_run:
-        plans = [make_plan(c) for c in configs]
-        if args.json:
-            print_json([p.to_dict() for p in plans] if len(plans) > 1 else plans[0].to_dict())
-            return 0
-        for plan in plans:
-            est = plan.estimate()
-            print(f"study {plan.config.name!r} -> {plan.config.output}")
-            print(f"  units:      {est['units']} models ({est['zoo_models']} synthetic, {est['image_models']} image models)")
-            if plan.unresolved:
-                print(f"  unresolved: {len(plan.unresolved)}: {'; '.join(plan.unresolved[:5])}")
-            for h in plan.human:
-                print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
-            for t in plan.transfer:
-                print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
-                      + (f", {t['n_images']} images" if "n_images" in t else ""))
-            if plan.robustness.get("tables"):
-                print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
-            print(f"  work:       {est['images_to_embed']} images to embed, {est['fewshot_fits']} few-shot fits")
-            for item in plan.missing:
-                print(f"  MISSING:    {item}")
-            for note in plan.notes:
-                print(f"  note:       {note}")
-        return 0
+        return _dry_run(configs, args)
 
     summaries = []
     exit_code = 0
     for config in configs:
         log.info("study %r -> %s (progress lines: [done/total] unit; the log is also in study.log there)", config.name, config.output)
-        run, outputs = run_study(config, executor=args.executor, workers=args.workers, address=args.address)
+        run, outputs = run_study(config, executor=args.executor, workers=args.workers, address=args.address,
+                                 slurm_cluster=args.slurm_cluster, units_per_task=args.units_per_task)
         summaries.append({
             "name": config.name, "run_dir": str(run.run_dir), "planned": len(run.planned),
             "skipped": len(run.skipped), "finished": len(run.finished), "failed": run.failed,
@@ -113,6 +97,83 @@ def run_study_command(args: argparse.Namespace) -> int:
         if len(s["notes"]) > 5:
             print(f"  note:   ... and {len(s['notes']) - 5} more (see the report's notes)")
     return exit_code
+
+
+def _dry_run(configs: list[Any], args: argparse.Namespace) -> int:
+    from ..study.estimate import estimate_time, weights_report
+    from ..study.plan import make_plan
+
+    reports = []
+    for config in configs:
+        plan = make_plan(config)
+        weights = weights_report(plan.units, plan.model_options)
+        timing = estimate_time(plan)
+        info = plan.to_dict()
+        info["weights"] = weights
+        info["estimate"]["seconds"] = round(timing["seconds"], 1)
+        info["estimate"]["basis"] = timing["basis"]
+        info["estimate"]["seconds_per_model"] = {k: round(v, 2) for k, v in timing["per_model"].items()}
+        info["notes"] = [*info["notes"], *timing["notes"]]
+        reports.append((plan, info, timing))
+    if args.json:
+        dicts = [info for _, info, _ in reports]
+        print_json(dicts if len(dicts) > 1 else dicts[0])
+        return 0
+    for plan, info, timing in reports:
+        _print_plan(plan, info, timing)
+    return 0
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1024 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes:.1f} GB"  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
+    est = plan.estimate()
+    print(f"study {plan.config.name!r} -> {plan.config.output}")
+    print(f"  units:      {est['units']} models ({est['zoo_models']} synthetic, {est['image_models']} image models)")
+    if plan.unresolved:
+        print(f"  unresolved: {len(plan.unresolved)}: {'; '.join(plan.unresolved[:5])}")
+    for h in plan.human:
+        print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
+    for t in plan.transfer:
+        print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
+              + (f", {t['n_images']} images" if "n_images" in t else ""))
+    if plan.robustness.get("tables"):
+        print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
+    weights = info["weights"]
+    present = [m for m, w in weights.items() if w.get("present")]
+    absent = [m for m, w in weights.items() if not w.get("present")]
+    known = [w["download_bytes"] for m, w in weights.items() if not w.get("present") and w.get("download_bytes")]
+    size = f", {_size(sum(known))} to download for {len(known)} of them" if known else ""
+    unknown = len(absent) - len(known)
+    print(f"  weights:    {len(present)} present in the local cache, {len(absent)} missing{size}"
+          + (f" ({unknown} of unknown size)" if unknown and absent else ""))
+    for model in absent[:5]:
+        print(f"    missing:  {model}: {weights[model].get('where', '')}")
+    if len(absent) > 5:
+        print(f"    missing:  ... and {len(absent) - 5} more (--json lists every model)")
+    print(f"  work:       {est['images_to_embed']} images to embed ({est['images_to_embed_per_model']} per image model), "
+          f"{est['fewshot_fits']} few-shot fits")
+    basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
+    print(f"  time:       about {_duration(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker "
+          f"(estimate; {basis})")
+    for item in plan.missing:
+        print(f"  MISSING:    {item}")
+    for note in [*plan.notes, *timing["notes"]]:
+        print(f"  note:       {note}")
 
 
 def _print_results(path: str, limit: int = 12) -> None:

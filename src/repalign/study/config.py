@@ -2,8 +2,9 @@
 
 Validation is strict: an unknown key is an error (with the closest valid key suggested),
 every value is type-checked, and every error names its place in the file
-(``transfer[0].shots[2]``). YAML is read with ``yaml.safe_load``; nothing in a config is
-ever evaluated as code.
+(``transfer[0].shots[2]``) and shows at most a short excerpt of the offending value. YAML
+is read by :mod:`._yaml` (safe tags only, duplicate keys refused, alias expansion bounded);
+nothing in a config is ever evaluated as code.
 
 See ``docs/study.md`` for every key and ``configs/paper.yaml`` for the paper's study.
 """
@@ -14,13 +15,14 @@ import difflib
 import hashlib
 import json
 import os
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from .._validation import optional_import
+from .slurm import SlurmSettings
 
 __all__ = [
     "StudyConfig",
@@ -33,6 +35,15 @@ __all__ = [
     "load_config",
     "config_from_dict",
 ]
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 60, 60
+
+
+def _r(value: Any) -> str:
+    """A bounded repr for error messages: a huge (or alias-expanded) value is never rendered whole."""
+    return _REPR.repr(value)
 
 
 class _Section:
@@ -49,6 +60,7 @@ class _Section:
         self.used: set[str] = set()
 
     def _path(self, key: str) -> str:
+        key = key if len(key) <= 60 else key[:57] + "..."
         return f"{self.where}.{key}" if self.where else key
 
     def error(self, key: str, message: str) -> InputError:
@@ -65,17 +77,17 @@ class _Section:
                 raise self.error(key, "is required.")
             return None
         if not isinstance(value, str):
-            raise self.error(key, f"must be a string, got {value!r}.")
+            raise self.error(key, f"must be a string, got {_r(value)}.")
         if choices is not None and value not in choices:
             close = difflib.get_close_matches(value, list(choices), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise self.error(key, f"{value!r} is not one of {', '.join(choices)}.{hint}")
+            hint = f" Did you mean {_r(close[0])}?" if close else ""
+            raise self.error(key, f"{_r(value)} is not one of {', '.join(choices)}.{hint}")
         return value
 
     def int_(self, key: str, default: int, *, minimum: int | None = None) -> int:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be an integer, got {value!r}.")
+            raise self.error(key, f"must be an integer, got {_r(value)}.")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be >= {minimum}, got {value}.")
         return value
@@ -85,13 +97,13 @@ class _Section:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"must be a number, got {value!r}.")
+            raise self.error(key, f"must be a number, got {_r(value)}.")
         return float(value)
 
     def bool_(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, got {value!r}.")
+            raise self.error(key, f"must be true or false, got {_r(value)}.")
         return value
 
     def list_(self, key: str, default: Sequence[Any], *, item: type | tuple[type, ...] = str, choices: Sequence[str] | None = None) -> list[Any]:
@@ -99,14 +111,14 @@ class _Section:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list):
-            raise self.error(key, f"must be a list, got {value!r}.")
+            raise self.error(key, f"must be a list, got {_r(value)}.")
         for i, v in enumerate(value):
             if isinstance(v, bool) or not isinstance(v, item):
-                raise self.error(f"{key}[{i}]", f"must be {getattr(item, '__name__', item)}, got {v!r}.")
+                raise self.error(f"{key}[{i}]", f"must be {getattr(item, '__name__', item)}, got {_r(v)}.")
             if choices is not None and v not in choices:
                 close = difflib.get_close_matches(str(v), list(choices), n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise self.error(f"{key}[{i}]", f"{v!r} is not one of {', '.join(choices)}.{hint}")
+                hint = f" Did you mean {_r(close[0])}?" if close else ""
+                raise self.error(f"{key}[{i}]", f"{_r(v)} is not one of {', '.join(choices)}.{hint}")
         if not value:
             raise self.error(key, "must not be empty.")
         return list(value)
@@ -123,7 +135,7 @@ class _Section:
         if unknown:
             key = unknown[0]
             close = difflib.get_close_matches(str(key), sorted(self.used), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else f" Valid keys: {', '.join(sorted(self.used))}."
+            hint = f" Did you mean {_r(close[0])}?" if close else f" Valid keys: {', '.join(sorted(self.used))}."
             raise self.error(str(key), f"unknown key.{hint}")
 
 
@@ -173,6 +185,7 @@ class ExecutionConfig:
     executor: str = "local"
     workers: int = 1
     address: str | None = None
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
 
 
 @dataclass(frozen=True)
@@ -241,9 +254,9 @@ def _models(value: Any, source: str) -> tuple[Any, ...]:
                 raise InputError(f"{source}: {where}: give exactly one of 'id' or 'pattern'.")
             for key, value, minimum in (("limit", limit, 1), ("seed", seed, 0), ("image_size", image_size, 8)):
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-                    raise InputError(f"{source}: {where}.{key}: must be an integer >= {minimum}, got {value!r}.")
+                    raise InputError(f"{source}: {where}.{key}: must be an integer >= {minimum}, got {_r(value)}.")
             if pretrained is not None and not isinstance(pretrained, bool):
-                raise InputError(f"{source}: {where}.pretrained: must be true or false, got {pretrained!r}.")
+                raise InputError(f"{source}: {where}.pretrained: must be true or false, got {_r(pretrained)}.")
             if pattern is not None and weights is not None:
                 raise InputError(f"{source}: {where}: 'weights' applies to one model id, not a pattern.")
             if weights is not None and pretrained is False:
@@ -252,7 +265,7 @@ def _models(value: Any, source: str) -> tuple[Any, ...]:
                        ("pretrained", pretrained), ("seed", seed), ("image_size", image_size))
             out.append({k: v for k, v in entries if v is not None})
         else:
-            raise InputError(f"{source}: {where}: must be a model id string or a mapping with 'id' or 'pattern', got {item!r}.")
+            raise InputError(f"{source}: {where}: must be a model id string or a mapping with 'id' or 'pattern', got {_r(item)}.")
     return tuple(out)
 
 
@@ -282,7 +295,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
     if isinstance(raw_transfer, Mapping):
         raw_transfer = [raw_transfer]
     if not isinstance(raw_transfer, list):
-        raise InputError(f"{source}: transfer: must be a list of tasks, got {raw_transfer!r}.")
+        raise InputError(f"{source}: transfer: must be a list of tasks, got {_r(raw_transfer)}.")
     tasks = []
     for i, item in enumerate(raw_transfer):
         t = _Section(item, f"transfer[{i}]", source)
@@ -301,7 +314,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
             max_per_class=t.get("max_per_class"),
         )
         if task.max_per_class is not None and (isinstance(task.max_per_class, bool) or not isinstance(task.max_per_class, int) or task.max_per_class < 2):
-            raise t.error("max_per_class", f"must be an integer >= 2, got {task.max_per_class!r}.")
+            raise t.error("max_per_class", f"must be an integer >= 2, got {_r(task.max_per_class)}.")
         t.finish()
         tasks.append(task)
     names = [t.name for t in tasks]
@@ -315,7 +328,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
     a = _Section(top.get("analysis"), "analysis", source)
     cov = a.get("covariate", "imagenet_top1")
     if cov is not None and not isinstance(cov, str):
-        raise a.error("covariate", f"must be a column name or null, got {cov!r}.")
+        raise a.error("covariate", f"must be a column name or null, got {_r(cov)}.")
     analysis = AnalysisConfig(covariate=cov, k=a.int_("k", 5, minimum=1), report=a.bool_("report", True))
     a.finish()
 
@@ -331,14 +344,33 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
 
     x = _Section(top.get("execution"), "execution", source)
     execution = ExecutionConfig(
-        executor=x.str_("executor", "local", choices=("local", "ray")) or "local",
+        executor=x.str_("executor", "local", choices=("local", "ray", "slurm")) or "local",
         workers=x.int_("workers", 1, minimum=1),
         address=x.str_("address"),
+        slurm=_slurm_section(x.get("slurm"), source),
     )
     x.finish()
     zoo = _zoo_section(top.get("zoo"), source)
     top.finish()
     return StudyConfig(name, output, models, human, tuple(tasks), robustness, analysis, extraction, execution, zoo, source)
+
+
+def _slurm_section(value: Any, source: str) -> SlurmSettings:
+    d = SlurmSettings()
+    sl = _Section(value, "execution.slurm", source)
+    mem = sl.float_("mem_gb", d.mem_gb)
+    if mem is None or mem <= 0:
+        raise sl.error("mem_gb", f"must be a positive number, got {_r(mem)}.")
+    settings = SlurmSettings(
+        partition=sl.str_("partition"),
+        gpus_per_task=sl.int_("gpus_per_task", d.gpus_per_task, minimum=0),
+        cpus_per_task=sl.int_("cpus_per_task", d.cpus_per_task, minimum=1),
+        mem_gb=mem,
+        time_min=sl.int_("time_min", d.time_min, minimum=1),
+        array_parallelism=sl.int_("array_parallelism", d.array_parallelism, minimum=1),
+    )
+    sl.finish()
+    return settings
 
 
 #: Settings of the synthetic zoo a study may give (arguments of repalign.theory.make_zoo).
@@ -358,7 +390,7 @@ def _zoo_section(value: Any, source: str) -> dict[str, Any] | None:
         if v is None:
             continue
         if isinstance(v, bool) or not isinstance(v, kind):
-            raise z.error(key, f"must be a number of type {getattr(kind, '__name__', 'number')}, got {v!r}.")
+            raise z.error(key, f"must be a number of type {getattr(kind, '__name__', 'number')}, got {_r(v)}.")
         out[key] = v
     z.finish()
     return out
@@ -375,12 +407,13 @@ def load_config(path: str | os.PathLike[str]) -> StudyConfig:
     InputError
         For YAML syntax errors, unknown keys, wrong types or values, naming the place.
     """
-    yaml = optional_import("yaml", extra="io", purpose="Reading study configs")
+    from ._yaml import load_yaml_text
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such study config file.")
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML ({exc}).") from exc
-    return config_from_dict(data, source=str(p))
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read the study config ({exc}).") from exc
+    return config_from_dict(load_yaml_text(text, str(p)), source=str(p))

@@ -10,12 +10,19 @@ traceback of a failed unit. Workers never write to the run directory; only the d
   rerun one at a time; only a unit that kills its worker again is recorded as failed.
 * ``ray``: tasks on a Ray cluster (``address=None`` starts a local one), one GPU per unit
   when the cluster has GPUs; results stream back with ``ray.wait``.
+* ``slurm``: job-array tasks through submitit (:mod:`repalign.study.slurm`); a restarted
+  driver collects tasks that finished while it was down instead of resubmitting them.
+
+:func:`run_in_child` runs one unit in a fresh process: the driver uses it for a unit that
+was in flight when an in-process run ended without an outcome (``os._exit``, a segfault,
+SIGKILL), so that unit is recorded as failed instead of taking the study down again.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +39,7 @@ __all__ = ["EXECUTORS", "Outcome", "run_units", "execute_unit"]
 
 log = logging.getLogger(__name__)
 
-EXECUTORS: tuple[str, ...] = ("local", "ray")
+EXECUTORS: tuple[str, ...] = ("local", "ray", "slurm")
 
 UnitFunction = Callable[[str, dict[str, Any]], UnitResult]
 
@@ -68,18 +75,65 @@ def execute_unit(fn: UnitFunction, unit_id: str, context: dict[str, Any]) -> Out
     return Outcome(result, seconds=time.perf_counter() - start)
 
 
-def _run_sequential(fn: UnitFunction, units: Sequence[str], context: dict[str, Any]) -> Iterator[tuple[str, Outcome]]:
+def _run_sequential(
+    fn: UnitFunction, units: Sequence[str], context: Any, on_start: Callable[[str], None] | None
+) -> Iterator[tuple[str, Outcome]]:
     for uid in units:
+        if on_start is not None:
+            on_start(uid)  # the driver notes the unit, so a hard exit inside it is found on resume
         yield uid, execute_unit(fn, uid, context)
 
 
-def _run_isolated(fn: UnitFunction, uid: str, context: dict[str, Any], ctx: Any) -> Outcome:
-    """Run one unit alone in a fresh worker, so a worker death can be blamed on it."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+def _child_main(conn: Any, fn: UnitFunction, uid: str, context: Any) -> None:
+    conn.send(execute_unit(fn, uid, context))
+    conn.close()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "an unknown status"
+    if code < 0:
         try:
-            return pool.submit(execute_unit, fn, uid, context).result()
-        except BrokenProcessPool as exc:
-            return Outcome(None, f"WorkerDied: the worker process died while running this unit alone ({exc})")
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def run_in_child(fn: UnitFunction, uid: str, context: Any) -> Outcome:
+    """Run one unit alone in a fresh ``spawn`` process, so a hard exit or kill is blamed on it.
+
+    A unit that ends its process (``os._exit``, a segfault, SIGKILL from the OOM killer)
+    comes back as a failed :class:`Outcome` naming the exit status.
+    """
+    ctx = mp.get_context("spawn")
+    start = time.perf_counter()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_main, args=(send, fn, uid, context), daemon=True)
+    proc.start()
+    send.close()
+    outcome: Outcome | None = None
+    try:
+        while outcome is None:
+            if receive.poll(0.2):
+                try:
+                    outcome = receive.recv()
+                except EOFError:
+                    break
+            elif not proc.is_alive() and not receive.poll(0):
+                break
+    finally:
+        proc.join(timeout=30)
+        receive.close()
+    if outcome is not None:
+        return outcome
+    return Outcome(None, f"WorkerDied: the worker process died while running this unit alone "
+                         f"({_describe_exit(proc.exitcode)})", None, time.perf_counter() - start)
+
+
+def _run_isolated(fn: UnitFunction, uid: str, context: Any, ctx: Any = None) -> Outcome:
+    """Run one unit alone in a fresh worker, so a worker death can be blamed on it."""
+    return run_in_child(fn, uid, context)
 
 
 def _run_pool(fn: UnitFunction, units: Sequence[str], context: dict[str, Any], workers: int) -> Iterator[tuple[str, Outcome]]:
@@ -142,16 +196,25 @@ def _run_ray(
 def run_units(
     fn: UnitFunction,
     units: Sequence[str],
-    context: dict[str, Any],
+    context: Any,
     *,
     executor: str = "local",
     workers: int = 1,
     address: str | None = None,
     gpus_per_unit: float | None = None,
+    on_start: Callable[[str], None] | None = None,
+    slurm: Any = None,
+    slurm_cluster: str = "slurm",
+    units_per_task: int = 1,
+    run_dir: Any = None,
 ) -> Iterator[tuple[str, Outcome]]:
     """Run ``fn(unit_id, context)`` for every unit, yielding outcomes as they finish.
 
-    ``fn`` must be importable by name (a module-level function) for the pool and Ray.
+    ``fn`` must be importable by name (a module-level function) for the pool, Ray and
+    SLURM. ``on_start(unit_id)`` is called before each unit of the in-process executor.
+    ``slurm`` (:class:`~repalign.study.slurm.SlurmSettings`), ``slurm_cluster``,
+    ``units_per_task`` and ``run_dir`` (where submitit keeps its job files) are for the
+    SLURM executor.
     """
     check_option("executor", executor, EXECUTORS)
     if workers < 1:
@@ -160,6 +223,13 @@ def run_units(
         return _run_ray(fn, units, context, address, gpus_per_unit)
     if address is not None:
         raise InputError("--address is only meaningful with --executor ray.")
+    if executor == "slurm":
+        from .slurm import SlurmSettings, run_slurm
+
+        if run_dir is None:
+            raise InputError("the SLURM executor needs the run directory (run_dir) for its job files.")
+        return run_slurm(fn, units, context, run_dir=run_dir, settings=slurm or SlurmSettings(),
+                         cluster=slurm_cluster, units_per_task=units_per_task)
     if workers == 1:
-        return _run_sequential(fn, units, context)
+        return _run_sequential(fn, units, context, on_start)
     return _run_pool(fn, units, context, workers)

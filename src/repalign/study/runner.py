@@ -8,10 +8,11 @@ a lost machine) loses at most the units in flight; re-running the same command r
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from .. import __version__
 from .._errors import InputError
-from .executors import run_units
+from .executors import run_in_child, run_units
 from .store import RunStore, UnitResult
 
 __all__ = ["StudyRun", "execute_plan", "library_versions"]
@@ -65,11 +66,36 @@ def _log_handler(run_dir: Path) -> logging.Handler:
     return handler
 
 
+class _Eta:
+    """Remaining time from the mean duration of the units finished in this invocation."""
+
+    def __init__(self, total: int, parallel: int):
+        self.total, self.parallel, self.seconds = total, max(1, parallel), []
+
+    def add(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+    def text(self, done: int) -> str:
+        left = self.total - done
+        if not self.seconds or left <= 0:
+            return "" if left > 0 else "; all units handled"
+        eta = sum(self.seconds) / len(self.seconds) * left / self.parallel
+        return f"; ETA {_duration(eta)} for {left} more (mean {sum(self.seconds) / len(self.seconds):.1f} s a unit)"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def execute_plan(
     run_dir: str | Path,
     units: Sequence[str],
-    unit_fn: Callable[[str, dict[str, Any]], UnitResult],
-    context: dict[str, Any],
+    unit_fn: Callable[[str, Any], UnitResult],
+    context: Any,
     *,
     manifest: dict[str, Any],
     executor: str = "local",
@@ -77,6 +103,9 @@ def execute_plan(
     address: str | None = None,
     retry_failed: bool = True,
     progress: Callable[[int, int, str, str], None] | None = None,
+    slurm: Any = None,
+    slurm_cluster: str = "slurm",
+    units_per_task: int = 1,
 ) -> StudyRun:
     """Run every unit of ``units`` not yet recorded in ``run_dir``.
 
@@ -87,10 +116,11 @@ def execute_plan(
     units : sequence of str
         Unit ids, in order; duplicates are an error.
     unit_fn : callable
-        ``unit_fn(unit_id, context) -> UnitResult``; module-level, so pools and Ray can
-        import it.
-    context : dict
-        Passed to every unit (must be picklable).
+        ``unit_fn(unit_id, context) -> UnitResult``; module-level, so pools, Ray and SLURM
+        can import it.
+    context : object
+        Passed to every unit (must be picklable; studies pass a
+        :class:`~repalign.study.context.UnitContext`).
     manifest : dict
         Must hold ``fingerprint``; recorded as ``manifest.json``. Resuming a run whose
         fingerprint differs is refused, so one run directory never mixes settings.
@@ -98,6 +128,15 @@ def execute_plan(
         Run units whose last attempt failed again (default), or leave them failed.
     progress : callable, optional
         ``progress(done, total, unit_id, status)`` after each unit.
+    slurm, slurm_cluster, units_per_task
+        Settings of the SLURM executor (see :func:`repalign.study.slurm.run_slurm`).
+
+    Notes
+    -----
+    Before running, damaged unit folders are moved aside (:meth:`RunStore.heal`), and units
+    that were in flight when an in-process run ended without an outcome run first, each in
+    a fresh child process (:func:`~repalign.study.executors.run_in_child`): one that ends
+    its process again is recorded as failed and the study goes on.
     """
     if len(set(units)) != len(units):
         dup = sorted({u for u in units if list(units).count(u) > 1})
@@ -123,39 +162,65 @@ def execute_plan(
             updated=started,
         )
         store.write_manifest(record)
+        store.heal()
         done = store.done_units()
         failed_before = store.failures()
+        interrupted = store.interrupted()
         run = StudyRun(store.root, list(units))
         todo = []
         for u in units:
             if u in done:
                 run.skipped.append(u)
-            elif u in failed_before and not retry_failed:
+            elif u in failed_before and not retry_failed and u not in interrupted:
                 run.failed[u] = failed_before[u]["error"]
             else:
                 todo.append(u)
+        for uid in interrupted:
+            if uid not in todo:
+                store.clear_running(uid)
+        suspects = [u for u in todo if u in interrupted]
+        rest = [u for u in todo if u not in interrupted]
         log.info(
-            "study %s: %d units planned, %d already done, %d to run", store.root, len(units), len(run.skipped), len(todo)
+            "study %s: %d units planned, %d already done, %d to run%s", store.root, len(units), len(run.skipped),
+            len(todo), f" ({len(suspects)} ended their process last time: rerun each in a child process)" if suspects else "",
         )
         total = len(units)
         count = len(run.skipped)
-        for uid, outcome in run_units(unit_fn, todo, context, executor=executor, workers=workers, address=address):
+        eta = _Eta(total, workers if executor == "local" else (getattr(slurm, "array_parallelism", 1) if executor == "slurm" else 1))
+        for uid, outcome in _outcomes(unit_fn, suspects, rest, context, store, executor=executor, workers=workers,
+                                      address=address, slurm=slurm, slurm_cluster=slurm_cluster,
+                                      units_per_task=units_per_task):
             count += 1
+            eta.add(outcome.seconds)
             if outcome.result is not None:
                 outcome.result.record.setdefault("seconds", round(outcome.seconds, 3))
                 store.write_unit(outcome.result)
                 run.finished.append(uid)
                 status = "done"
-                log.info("[%d/%d] done %s (%.1f s)", count, total, uid, outcome.seconds)
+                log.info("[%d/%d] done %s (%.1f s)%s", count, total, uid, outcome.seconds, eta.text(count))
             else:
                 store.write_failure(uid, outcome.error or "unknown error", tb=outcome.traceback, attempt_seconds=outcome.seconds)
                 run.failed[uid] = outcome.error or "unknown error"
                 status = "failed"
-                log.warning("[%d/%d] FAILED %s: %s", count, total, uid, outcome.error)
+                log.warning("[%d/%d] FAILED %s: %s%s", count, total, uid, outcome.error, eta.text(count))
             if progress is not None:
                 progress(count, total, uid, status)
         run.seconds = time.time() - started
         return run
     finally:
+        # a unit interrupted by an exception here (Ctrl-C) did not end the process: not a suspect
+        for uid, info in store.interrupted(dead_only=False).items():
+            if info.get("pid") == os.getpid():
+                store.clear_running(uid)
         logging.getLogger("repalign").removeHandler(handler)
         handler.close()
+
+
+def _outcomes(unit_fn: Callable[[str, Any], UnitResult], suspects: list[str], rest: list[str], context: Any,
+              store: RunStore, **options: Any) -> Iterator[tuple[str, Any]]:
+    """Suspects one at a time in child processes, then the rest through the chosen executor."""
+    for uid in suspects:
+        log.warning("%s ended its process without an outcome last time; running it in a child process", uid)
+        yield uid, run_in_child(unit_fn, uid, context)
+    if rest:
+        yield from run_units(unit_fn, rest, context, on_start=store.mark_running, run_dir=store.root, **options)

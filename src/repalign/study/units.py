@@ -1,57 +1,56 @@
 """The unit of work of a study: one model, end to end.
 
-``run_model_unit(model_id, context)`` extracts the model's features (through the feature
-cache), aligns them with every applicable human dataset, runs every transfer task's
-few-shot grid and joins the robustness tables, returning three tables:
+``run_model_unit(model_id, context)`` gets the model's features through the model registry
+(:func:`repalign.models.extract_features`, with its feature cache; ``zoo:`` models are a
+registry source too), aligns them with every applicable human dataset of the plan-time
+scans in the :class:`~repalign.study.context.UnitContext`, runs every transfer task's
+few-shot grid and joins the robustness tables, returning three tables built through
+:mod:`repalign.results`:
 
-``results``    one row: ``model``, alignment aggregates and per-domain columns,
+``results``    one row: ``model``, alignment aggregates and per-domain columns with
+               ``human_domains`` / ``n_domains`` / ``n_domains_available``,
                ``fewshot_<head>_<n>`` means (first transfer task; further tasks are
-               prefixed ``<task>_``), robustness columns (see docs/architecture.md);
+               prefixed ``<task>_``), robustness columns, and for zoo models their
+               ``family`` and ``level``;
 ``alignment``  long: ``model, dataset, metric, value``;
 ``fewshot``    long: ``model, dataset, head, shots, seed, accuracy``.
 
-Models named ``zoo:<name>`` come from the synthetic zoo of :func:`repalign.theory.make_zoo`
-(rebuilt deterministically from the study's ``zoo`` settings in each worker); their human
-dataset is the zoo's teacher (``zoo``) and their transfer task the zoo's classes (``zoo``).
-Image models use real human datasets and image transfer sets. A dataset that does not
-apply to a model (the zoo teacher for an image model, say) is listed in the unit's record
-as not applicable, never silently dropped.
+The synthetic zoo's teacher (human dataset ``zoo``) and classes (transfer task ``zoo``)
+apply to the zoo's models only, the image datasets to image models only; what does not
+apply is listed in the unit's record as not applicable, never silently dropped. Noise
+ceilings are not computed here: the driver computes them once per dataset per run
+(:mod:`repalign.study.ceilings`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .context import HumanTarget, TransferSpec, UnitContext
 from .store import UnitResult
 
-__all__ = ["run_model_unit", "ZOO_PREFIX", "zoo_model_ids", "robustness_name"]
+__all__ = ["run_model_unit", "is_synthetic", "robustness_name"]
 
 log = logging.getLogger(__name__)
 
-ZOO_PREFIX = "zoo:"
 
+def is_synthetic(model_id: str) -> bool:
+    """True for a model of a synthetic source (the zoo), whose stimuli are not images."""
+    from ..models.sources import get_source, parse_model_id
 
-@functools.lru_cache(maxsize=4)
-def _zoo(settings: tuple[tuple[str, Any], ...]) -> Any:
-    from ..theory import make_zoo
-
-    return make_zoo(**dict(settings))
-
-
-def _zoo_key(settings: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(settings.items()))
-
-
-def zoo_model_ids(settings: dict[str, Any]) -> list[str]:
-    """``zoo:<name>`` ids of the zoo that ``settings`` describe."""
-    return [ZOO_PREFIX + name for name in _zoo(_zoo_key(settings)).models]
+    try:
+        prefix, _ = parse_model_id(model_id)
+        return getattr(get_source(prefix), "modality", "") == "synthetic"
+    except InputError:
+        return False
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,130 +84,165 @@ def robustness_name(model_id: str, table_names: set[str]) -> str | None:
     return None
 
 
-def _align_zoo(model_id: str, zoo: Any, human: dict[str, Any]) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    from ..metrics import compare
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Tiny problems (the zoo's) run fastest on one thread and cannot be slowed by a busy core."""
+    if n is None:
+        yield
+        return
+    from .._validation import optional_import
 
-    rep = zoo.models[model_id[len(ZOO_PREFIX):]]
-    res = compare(rep, zoo.teacher, metrics=human["metrics"], similarity=human["similarity"], ties=human["ties"])
-    rows = [{"model": model_id, "dataset": "zoo", "metric": m, "value": v} for m, v in res.scores.items()]
-    return dict(res.scores), rows
-
-
-def _align_images(model_id: str, dataset: str, human: dict[str, Any], extraction: dict[str, Any], record: dict[str, Any]) -> tuple[dict[str, float], dict[str, float], list[dict[str, Any]]]:
-    from ..evaluation import align_dataset
-    from ..models import extract_features
-
-    name, _, part = dataset.partition(":")
-    hashes: dict[str, str] = {}
-
-    def represent(stimuli: Any) -> Any:
-        if stimuli.image_paths is None:
-            return None
-        feats = extract_features(model_id, list(zip(stimuli.ids, stimuli.image_paths)), **extraction)
-        hashes[stimuli.domain] = feats.metadata.get("stimuli", {}).get("fingerprint", "")
-        record.setdefault("model_config", feats.metadata.get("model"))
-        return feats.to_representation()
-
-    res = align_dataset(
-        represent, name, root=human["roots"].get(dataset), domains=[part] if part else None,
-        metrics=human["metrics"], similarity=human["similarity"], ties=human["ties"],
-    )
-    record.setdefault("human", {})[dataset] = {
-        "domains": res.domains, "not_entered": res.not_entered, "stimulus_fingerprints": hashes,
-    }
-    per_domain = {}
-    rows = []
-    for r in res.per_domain.itertuples(index=False):
-        for m in human["metrics"]:
-            value = float(getattr(r, m))
-            per_domain[f"{m}_{r.domain}"] = value
-            rows.append({"model": model_id, "dataset": f"{name}:{r.domain}", "metric": m, "value": value})
-    return dict(res.aggregate), per_domain, rows
+    torch = optional_import("torch", extra="torch", purpose="The few-shot heads")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
-def run_model_unit(model_id: str, context: dict[str, Any]) -> UnitResult:
-    """One model through the whole study (see the module docstring)."""
-    from ..transfer import run_fewshot
+class _Unit:
+    """The state of one unit while it runs (the model, its options, what it recorded)."""
 
-    human = context["human"]
-    extraction = dict(context.get("extraction", {}))
-    extraction.update(context.get("model_options", {}).get(model_id, {}))
-    record: dict[str, Any] = {"model": model_id, "not_applicable": [], "seconds_by_step": {}}
-    wide: dict[str, Any] = {"model": model_id}
-    align_rows: list[dict[str, Any]] = []
-    fewshot_frames: list[pd.DataFrame] = []
-    is_zoo = model_id.startswith(ZOO_PREFIX)
-    zoo = _zoo(_zoo_key(context["zoo"])) if is_zoo else None
-    if is_zoo and model_id[len(ZOO_PREFIX):] not in zoo.models:
-        raise InputError(f"{model_id}: not a model of the study's zoo (it has {len(zoo.models)} models).")
+    def __init__(self, model_id: str, ctx: UnitContext):
+        from ..models import ModelOptions
 
-    # -- alignment ---------------------------------------------------------------
-    t0 = time.perf_counter()
-    aggregates: list[dict[str, float]] = []
-    for dataset in human["datasets"]:
-        if (dataset == "zoo") != is_zoo:
-            record["not_applicable"].append(f"human dataset {dataset}")
-            continue
-        if is_zoo:
-            agg, rows = _align_zoo(model_id, zoo, human)
-        else:
-            agg, per_domain, rows = _align_images(model_id, dataset, human, extraction, record)
-            wide.update(per_domain)
-        aggregates.append(agg)
-        align_rows += rows
-    if not aggregates:
-        raise InputError(f"{model_id}: none of the human datasets ({', '.join(human['datasets'])}) applies to this model.")
-    for m in human["metrics"]:
-        wide[m] = float(np.mean([a[m] for a in aggregates]))
-    record["seconds_by_step"]["alignment"] = round(time.perf_counter() - t0, 3)
+        self.model_id = model_id
+        self.ctx = ctx
+        self.synthetic = is_synthetic(model_id)
+        options = ctx.model_options.get(model_id) or ModelOptions()
+        self.options = options.replace(zoo=dict(ctx.zoo)) if self.synthetic else options
+        self.record: dict[str, Any] = {"model": model_id, "not_applicable": [], "seconds_by_step": {}}
 
-    # -- few-shot transfer ----------------------------------------------------------------
-    first = True
-    for task in context["transfer"]:
-        t0 = time.perf_counter()
-        if (task["dataset"] == "zoo") != is_zoo:
-            record["not_applicable"].append(f"transfer task {task['name']}")
-            continue
-        if is_zoo:
-            rep = zoo.models[model_id[len(ZOO_PREFIX):]]
-            feats, labels, ids = rep.values, zoo.labels, list(rep.ids)
+    def step(self, name: str, started: float) -> None:
+        seconds = round(time.perf_counter() - started, 3)
+        self.record["seconds_by_step"][name] = seconds
+        log.info("%s: %s done in %.1f s", self.model_id, name, seconds)
+
+    def zoo(self) -> Any:
+        from ..models.sources._zoo import synthetic_zoo
+
+        return synthetic_zoo(dict(self.ctx.zoo))
+
+    def features(self, stimuli: Any) -> Any:
+        from ..models import extract_features
+
+        kwargs = {} if self.synthetic else self.ctx.extraction.kwargs()
+        feats = extract_features(self.model_id, stimuli, options=self.options, **kwargs)
+        self.record.setdefault("model_config", feats.metadata.get("model"))
+        return feats
+
+    # -- alignment ------------------------------------------------------------------------
+    def align(self, target: HumanTarget) -> list[dict[str, Any]]:
+        from ..metrics import compare
+
+        ctx = self.ctx
+        if target.is_zoo:
+            zoo = self.zoo()
+            rep = self.features(None).to_representation()
+            res = compare(rep, zoo.teacher, metrics=ctx.metrics, similarity=ctx.similarity, ties=ctx.ties)
+            return [{"model": self.model_id, "dataset": target.reference, "metric": m, "value": float(v)}
+                    for m, v in res.scores.items()]
+        rows: list[dict[str, Any]] = []
+        hashes: dict[str, str] = {}
+        for domain in target.parts:
+            if domain not in target.with_images:
+                continue
+            part = target.scan.parts[domain]
+            feats = self.features(part.stimulus_images())
+            hashes[domain] = feats.metadata.get("stimuli", {}).get("fingerprint", "")
+            res = compare(part.representation, feats.to_representation(), metrics=ctx.metrics,
+                          similarity=ctx.similarity, ties=ctx.ties)
+            rows += [{"model": self.model_id, "dataset": f"{target.name}:{domain}", "metric": m, "value": float(v)}
+                     for m, v in res.scores.items()]
+        self.record.setdefault("human", {})[target.reference] = {
+            "domains": [d for d in target.parts if d in target.with_images],
+            "not_entered": {d: "no images in this copy" for d in target.parts if d not in target.with_images},
+            "stimulus_fingerprints": hashes,
+        }
+        return rows
+
+    # -- few-shot -----------------------------------------------------------------------------
+    def fewshot(self, task: TransferSpec) -> pd.DataFrame:
+        from ..transfer import run_fewshot
+
+        if task.is_zoo:
+            zoo = self.zoo()
+            feats = self.features(None)
+            values, labels, ids = feats.to_representation().values, zoo.labels, list(zoo.ids)
         else:
             from ..transfer.extract import image_set_features
 
-            feats, labels, ids, _, meta = image_set_features(
-                model_id, task["root"] or task["dataset"], max_per_class=task.get("max_per_class"), **extraction
+            values, labels, ids, _, meta = image_set_features(
+                self.model_id, task.root or task.dataset, max_per_class=task.max_per_class,
+                options=self.options, **self.ctx.extraction.kwargs(),
             )
-            record.setdefault("model_config", meta.get("model"))
-            record.setdefault("transfer", {})[task["name"]] = {
+            self.record.setdefault("model_config", meta.get("model"))
+            self.record.setdefault("transfer", {})[task.name] = {
                 "n_images": len(ids), "stimulus_fingerprint": meta.get("stimuli", {}).get("fingerprint", ""),
             }
-        result = run_fewshot(
-            feats, labels, shots=task["shots"], heads=task["heads"], seeds=task["seeds"], ids=ids,
-            model=model_id, dataset=task["name"], device=context.get("fewshot_device", "cpu"),
-        )
-        fewshot_frames.append(result.table)
-        prefix = "" if first else f"{task['name']}_"
-        for row in result.summary().itertuples(index=False):
-            wide[f"{prefix}fewshot_{row.head}_{row.shots}"] = float(row.mean)
-        first = False
-        record["seconds_by_step"][f"fewshot:{task['name']}"] = round(time.perf_counter() - t0, 3)
+        result = run_fewshot(values, labels, shots=task.shots, heads=task.heads, seeds=task.seeds, ids=ids,
+                             model=self.model_id, dataset=task.name, device=self.ctx.fewshot_device)
+        return result.table
 
-    # -- robustness join --------------------------------------------------------------
-    tables = context.get("robustness", {}).get("tables")
-    if tables:
-        timm = _timm_table(str(tables))
-        name = robustness_name(model_id, set(timm["model"]))
-        record["robustness_name"] = name
-        if name is not None:
-            row = timm[timm["model"] == name].iloc[0]
-            for col in timm.columns:
-                if col != "model":
-                    wide[col] = row[col]
 
-    results = pd.DataFrame([wide])
-    alignment = pd.DataFrame(align_rows, columns=["model", "dataset", "metric", "value"])
-    fewshot = pd.concat(fewshot_frames, ignore_index=True) if fewshot_frames else pd.DataFrame(
-        columns=["model", "dataset", "head", "shots", "seed", "accuracy"]
-    )
-    return UnitResult(model_id, {"results": results, "alignment": alignment, "fewshot": fewshot}, record)
+def _applies(synthetic: bool, is_zoo: bool) -> bool:
+    return synthetic == is_zoo
 
+
+def run_model_unit(model_id: str, context: UnitContext) -> UnitResult:
+    """One model through the whole study (see the module docstring)."""
+    from ..results import ALIGNMENT_LONG_COLUMNS, FEWSHOT_LONG_COLUMNS, alignment_wide, fewshot_wide
+
+    unit = _Unit(model_id, context)
+    with _torch_threads(context.threads if unit.synthetic else None):
+        t0 = time.perf_counter()
+        align_rows: list[dict[str, Any]] = []
+        n_available: dict[str, int] = {}
+        for target in context.human:
+            if not _applies(unit.synthetic, target.is_zoo):
+                unit.record["not_applicable"].append(f"human dataset {target.reference}")
+                continue
+            align_rows += unit.align(target)
+            n_available[target.name] = target.n_available
+        if not align_rows:
+            raise InputError(f"{model_id}: none of the human datasets "
+                             f"({', '.join(t.reference for t in context.human)}) applies to this model.")
+        unit.step("alignment", t0)
+        alignment = pd.DataFrame(align_rows, columns=list(ALIGNMENT_LONG_COLUMNS))
+        wide = alignment_wide(alignment, n_available=n_available)
+
+        frames: list[pd.DataFrame] = []
+        first = True
+        for task in context.transfer:
+            if not _applies(unit.synthetic, task.is_zoo):
+                unit.record["not_applicable"].append(f"transfer task {task.name}")
+                continue
+            t0 = time.perf_counter()
+            table = unit.fewshot(task)
+            frames.append(table)
+            means, _, _ = fewshot_wide(table, dataset=task.name, task=None if first else task.name)
+            wide = wide.merge(means, on="model", how="left")
+            first = False
+            unit.step(f"fewshot:{task.name}", t0)
+    if unit.synthetic:
+        params = unit.zoo().params.set_index("model")
+        name = model_id.partition(":")[2]
+        if name in params.index:
+            wide["family"], wide["level"] = params.loc[name, "family"], params.loc[name, "level"]
+    _join_robustness(wide, model_id, context, unit.record)
+    fewshot = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(FEWSHOT_LONG_COLUMNS))
+    return UnitResult(model_id, {"results": wide, "alignment": alignment, "fewshot": fewshot}, unit.record)
+
+
+def _join_robustness(wide: pd.DataFrame, model_id: str, context: UnitContext, record: dict[str, Any]) -> None:
+    if not context.robustness_tables:
+        return
+    timm = _timm_table(str(context.robustness_tables))
+    name = robustness_name(model_id, set(timm["model"]))
+    record["robustness_name"] = name
+    if name is not None:
+        row = timm[timm["model"] == name].iloc[0]
+        for col in timm.columns:
+            if col != "model":
+                wide[col] = row[col]

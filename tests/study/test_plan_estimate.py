@@ -1,0 +1,65 @@
+"""Honest plans: weights present or missing per model, and an estimated time with its basis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from repalign.cli import main
+from repalign.study.config import config_from_dict
+from repalign.study.estimate import estimate_time, weights_report
+from repalign.study.plan import make_plan, run_study
+
+REPO = Path(__file__).resolve().parents[2]
+FAKE_CALIBRATION = {"seconds_per_image": 0.01, "fit": {"linear": 0.1, "mlp1": 0.2, "mlp2": 0.3, "problem_size": 1e5}}
+
+
+def _zoo_config(tmp_path):
+    return config_from_dict({
+        "name": "z", "output": str(tmp_path / "z"), "models": ["zoo"],
+        "zoo": {"n_classes": 3, "n_per_class": 6, "models_per_family": 1, "seed": 0},
+        "human": {"datasets": ["zoo"]},
+        "transfer": [{"dataset": "zoo", "shots": [1], "heads": ["linear"], "seeds": 1}],
+        "analysis": {"report": False},
+    })
+
+
+def test_zoo_plan_weights_present_and_time_from_finished_units(tmp_path):
+    plan = make_plan(_zoo_config(tmp_path))
+    weights = weights_report(plan.units, plan.model_options)
+    assert set(weights) == set(plan.units) and all(w["present"] and w["download_bytes"] == 0 for w in weights.values())
+    before = estimate_time(plan, calibration=FAKE_CALIBRATION)
+    assert before["remaining_units"] == 3 and "calibrated on this machine" in before["basis"]["zoo"]
+    # once units have finished, the estimate is their measured median
+    run_study(_zoo_config(tmp_path))
+    after = estimate_time(make_plan(_zoo_config(tmp_path)), calibration=FAKE_CALIBRATION)
+    assert after["remaining_units"] == 0 and after["finished_units"] == 3 and after["seconds"] == 0
+
+
+def test_the_calibration_is_measured_once_and_cached(tmp_path, monkeypatch):
+    pytest.importorskip("timm")
+    from repalign.study import estimate
+
+    first = estimate.calibrate("cpu", 4)
+    assert first["seconds_per_image"] > 0 and all(first["fit"][h] > 0 for h in ("linear", "mlp1", "mlp2"))
+    monkeypatch.setattr(estimate, "_time_embedding", lambda *a: pytest.fail("measured twice"))
+    assert estimate.calibrate("cpu", 4) == first
+
+
+def test_paper_dry_run_shows_weights_and_an_estimated_time(shared_data, monkeypatch, capsys):
+    from repalign.study import estimate
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(estimate, "calibrate", lambda *a, **k: FAKE_CALIBRATION)
+    assert main(["study", "configs/paper.yaml", "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert len(plan["weights"]) == 488
+    assert all(set(w) >= {"present", "download_bytes", "where"} for w in plan["weights"].values())
+    assert plan["estimate"]["seconds"] > 0 and "image" in plan["estimate"]["basis"]
+    assert any("cifar100" in n and "published size" in n for n in plan["notes"])
+    assert main(["study", "configs/paper.yaml", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "weights:" in text and "present in the local cache" in text and "missing" in text
+    assert "time:       about" in text
