@@ -54,3 +54,35 @@ def test_demo_real_section_with_lite0(tmp_path, shared_data):
     assert real.loc["animals", "spearman"] == pytest.approx(0.445, abs=0.01)
     assert "ceiling_lower_pearson" in real.columns
     assert "Real models, real human judgments" in result.report.read_text()
+
+
+def test_demo_says_which_real_data_it_found_and_where(tmp_path, monkeypatch):
+    from repalign.demo import _look_for_data
+
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    peterson, lines = _look_for_data(empty)
+    assert peterson is None and str(empty) in lines[0] and "--data-root" in lines[0]
+    assert any("no peterson2018/" in line for line in lines)
+    holder = tmp_path / "data"
+    (holder / "peterson2018").mkdir(parents=True)
+    # the folder that holds datasets, or the dataset's own folder: the same Peterson folder
+    assert _look_for_data(holder)[0] == _look_for_data(holder / "peterson2018")[0] == holder / "peterson2018"
+    assert any("found Peterson" in line for line in _look_for_data(holder)[1])
+    monkeypatch.chdir(tmp_path)  # no ../shared/data above this folder
+    peterson, lines = _look_for_data(None)
+    assert peterson is None and "../shared/data" in lines[0] and "--data-root" in lines[0]
+
+
+@pytest.mark.slow
+def test_demo_is_a_resumable_study(tmp_path):
+    from repalign.study.store import RunStore
+
+    first = run_demo(tmp_path / "run", size="test", real=False)
+    store = RunStore(first.run_dir)
+    assert len(store.done_units()) == first.n_zoo_models == 12
+    assert (first.run_dir / "manifest.json").is_file() and (first.run_dir / "zoo.json").is_file()
+    before = {u: p.stat().st_mtime_ns for u, p in store.done_units().items()}
+    second = run_demo(tmp_path / "run", size="test", real=False)  # finished units are reused
+    assert {u: p.stat().st_mtime_ns for u, p in store.done_units().items()} == before
+    pd.testing.assert_frame_equal(pd.read_csv(second.run_dir / "results.csv"), pd.read_csv(first.run_dir / "results.csv"))
