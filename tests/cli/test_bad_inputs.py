@@ -439,15 +439,15 @@ CASES: list[Case] = [
     # User models (python: source).
     Case("extract-python-file-missing", _case_extract_missing_python_file, ("absent.py",), needs_torch=True),
     Case("extract-user-model-raises", _case_extract_model_raises, ("user_model.py", "user model failed"),
-         owner=MODELS, needs_torch=True),
+         needs_torch=True),
     Case("extract-one-row-per-batch", _case_extract_one_row_per_batch, ("user_model.py", "batch"),
-         owner=MODELS, needs_torch=True),
+         needs_torch=True),
     Case("extract-two-rows-per-item", _case_extract_two_rows_per_item, ("user_model.py", "batch"),
-         owner=MODELS, needs_torch=True),
+         needs_torch=True),
     Case("extract-out-file-in-the-way", _case_extract_out_file_in_the_way, ("blocker",), needs_torch=True),
     # Study configs.
-    Case("yaml-duplicate-keys", _case_yaml_duplicate_keys, ("study.yaml", "name"), owner=STUDY),
-    Case("yaml-alias-bomb", _case_yaml_alias_bomb, ("bomb.yaml", "alias"), owner=STUDY),
+    Case("yaml-duplicate-keys", _case_yaml_duplicate_keys, ("study.yaml", "name")),
+    Case("yaml-alias-bomb", _case_yaml_alias_bomb, ("bomb.yaml", "alias")),
     Case("study-config-missing", _case_study_missing_config, ("absent.yaml",)),
     # Statistics.
     Case("analyze-confidence-2", _case_analyze_confidence_2, ("confidence", "2")),

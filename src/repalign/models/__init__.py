@@ -31,7 +31,8 @@ from .listing import list_models, list_sources
 from .multilayer import extract_layers, list_layers, select_layers
 from .options import ModelOptions
 from .paper import Pin
-from .resolve import Resolution, paper_pins, resolve_name, resolve_names
+from .resolve import Resolution, paper_pins
+from .sources import resolve_name, resolve_names
 from .sources import SOURCE_PREFIXES, get_source, parse_model_id
 from .sources._zoo import DEFAULT_ZOO, synthetic_zoo, zoo_model_ids
 from .stimuli import Stimuli, as_stimuli, image_stimuli, text_stimuli

@@ -122,3 +122,15 @@ def _jsonable(obj: Any) -> Any:
 def digest_json(obj: Any) -> str:
     """SHA-256 (hex) of :func:`canonical_json` of ``obj``."""
     return sha256_bytes(canonical_json(obj).encode("ascii"))
+
+
+def state_dict_sha256(module: Any) -> str:
+    """SHA-256 over every parameter and buffer: names, dtypes, shapes and values."""
+    import torch  # a module's weights: torch is already loaded by whoever built it
+
+    h = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

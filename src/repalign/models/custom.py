@@ -29,14 +29,13 @@ pins what it computes.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import InputError
-from ._hashing import digest_json, sha256_file
+from ._hashing import digest_json, sha256_file, state_dict_sha256
 from .config import LoadedModel, ModelConfig, library_versions
 from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, last_linear_readout, merge_preprocessing, torch_module
 
@@ -45,17 +44,6 @@ __all__ = ["wrap_model", "transform_from_config", "state_dict_sha256"]
 _TORCHVISION_KEYS = ("resize_size", "crop_size")
 #: A repr that prints an object's address changes every run: no stable cache key.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def state_dict_sha256(module: Any) -> str:
-    """SHA-256 over every parameter and buffer: names, dtypes, shapes and values."""
-    torch = torch_module()
-    h = hashlib.sha256()
-    for key, tensor in sorted(module.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
 
 
 def transform_from_config(config: Mapping[str, Any]) -> tuple[Callable[[Any], Any], dict[str, Any]]:

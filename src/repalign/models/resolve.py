@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
 from .._errors import InputError
 from .paper import Pin, pins_by_name, read_pins
-from .sources import get_source, parse_model_id
 
-__all__ = ["Resolution", "resolve_name", "resolve_names", "paper_pins", "paper_pins_header", "PINS_FILE"]
+__all__ = ["Resolution", "paper_pins", "paper_pins_header", "PINS_FILE"]
 
 #: The committed pins table, inside the package.
 PINS_FILE = "paper_pins.csv"
@@ -97,34 +95,3 @@ def resolve_paper(requested: str, name: str) -> Resolution:
     if not pin.resolved:
         return Resolution(requested, "", "unresolved", pin.note)
     return Resolution(requested, f"timm:{pin.timm_name}", pin.method, pin.note)
-
-
-def resolve_timm(requested: str, name: str) -> Resolution:
-    """Resolve a timm name (no prefix) to ``timm:arch.tag`` (the timm source's naming rules)."""
-    from .sources import get_source
-
-    return get_source("timm").resolve(requested, name)
-
-
-def resolve_name(name: str) -> Resolution:
-    """Resolve one model name to a pinned model id.
-
-    * ``paper:<name>``: the pins table (the weights the paper used);
-    * ``timm:<arch>.<tag>`` or ``<arch>.<tag>``: itself, if timm has those weights;
-    * a deprecated timm name (``tf_efficientnet_b0_ns``): timm's own map, corrected where
-      the pins table shows the map is wrong;
-    * ``<arch>``: timm's current default tag, pinned;
-    * any other source: as given (its weights are pinned when it is loaded).
-
-    Examples
-    --------
-    >>> resolve_name("paper:xcit_tiny_12_p16_224.dist").model_id
-    'timm:xcit_tiny_12_p16_224.fb_dist_in1k'
-    """
-    prefix, rest = parse_model_id(name)
-    return get_source(prefix).resolve(name, rest)
-
-
-def resolve_names(names: Iterable[str]) -> list[Resolution]:
-    """:func:`resolve_name` for each name, in order."""
-    return [resolve_name(n) for n in names]

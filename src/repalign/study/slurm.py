@@ -59,7 +59,7 @@ class SlurmSettings:
 
 def run_chunk(fn: Callable[[str, Any], Any], unit_ids: Sequence[str], context: Any) -> list[tuple[str, Any]]:
     """Run a chunk of units inside one job-array task (never raises for a failing unit)."""
-    from .executors import execute_unit
+    from .outcome import execute_unit
 
     return [(uid, execute_unit(fn, uid, context)) for uid in unit_ids]
 
@@ -121,7 +121,7 @@ def _reattach(folder: Path, entry: dict[str, Any]) -> Any | None:
 
 
 def _outcomes(job: Any, units: Sequence[str]) -> list[tuple[str, Any]]:
-    from .executors import Outcome
+    from .outcome import Outcome
 
     try:
         pairs = job.result()

@@ -48,9 +48,12 @@ import numpy as np
 from .._errors import InputError
 from .._validation import check_option, optional_import
 
-__all__ = ["PRECISIONS", "HeadProblem", "ProblemResult", "resolve_precision", "train_head_problems"]
+__all__ = ["NEURAL_HEADS", "PRECISIONS", "HeadProblem", "ProblemResult", "resolve_precision", "train_head_problems"]
 
 log = logging.getLogger(__name__)
+
+#: The neural heads of the protocol (the linear probe is :mod:`repalign.transfer.probe`).
+NEURAL_HEADS: tuple[str, ...] = ("mlp1", "mlp2")
 
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
 _U16 = 65536
@@ -220,8 +223,6 @@ def train_head_problems(
         In the order of ``problems``.
     """
     torch = optional_import("torch", extra="torch", purpose="The neural few-shot heads")
-    from .heads import NEURAL_HEADS
-
     check_option("head", head, NEURAL_HEADS)
     cfg = config.validate()
     if not problems:

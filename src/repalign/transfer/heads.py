@@ -30,6 +30,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._validation import check_option, optional_import
+from .grid import NEURAL_HEADS
 
 __all__ = [
     "NEURAL_HEADS",
@@ -46,7 +47,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NEURAL_HEADS: tuple[str, ...] = ("mlp1", "mlp2")
 OPTIMIZERS: tuple[str, ...] = ("adamw", "adam", "sgd")
 STANDARDIZATIONS: tuple[str, ...] = ("none", "standardize", "l2", "center")
 

@@ -24,9 +24,15 @@ import difflib
 import importlib
 
 from ..._errors import InputError
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from ._common import Source
 
-__all__ = ["SOURCES", "SOURCE_PREFIXES", "DEFAULT_SOURCE", "get_source", "parse_model_id", "Source"]
+if TYPE_CHECKING:
+    from ..resolve import Resolution
+
+__all__ = ["resolve_name", "resolve_names", "SOURCES", "SOURCE_PREFIXES", "DEFAULT_SOURCE", "get_source", "parse_model_id", "Source"]
 
 #: prefix -> (module, class name), in the order ``repalign models list --sources`` shows them.
 SOURCES: dict[str, tuple[str, str]] = {
@@ -91,3 +97,27 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
     if not name.strip():
         raise InputError(f"model id {text!r}: nothing after {prefix + ':'!r}.")
     return prefix, name.strip()
+
+
+def resolve_name(name: str) -> Resolution:
+    """Resolve one model name to a pinned model id.
+
+    * ``paper:<name>``: the pins table (the weights the paper used);
+    * ``timm:<arch>.<tag>`` or ``<arch>.<tag>``: itself, if timm has those weights;
+    * a deprecated timm name (``tf_efficientnet_b0_ns``): timm's own map, corrected where
+      the pins table shows the map is wrong;
+    * ``<arch>``: timm's current default tag, pinned;
+    * any other source: as given (its weights are pinned when it is loaded).
+
+    Examples
+    --------
+    >>> resolve_name("paper:xcit_tiny_12_p16_224.dist").model_id
+    'timm:xcit_tiny_12_p16_224.fb_dist_in1k'
+    """
+    prefix, rest = parse_model_id(name)
+    return get_source(prefix).resolve(name, rest)
+
+
+def resolve_names(names: Iterable[str]) -> list[Resolution]:
+    """:func:`resolve_name` for each name, in order."""
+    return [resolve_name(n) for n in names]

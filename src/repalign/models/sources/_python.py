@@ -26,7 +26,7 @@ from typing import Any
 
 from ..._errors import InputError
 from ..options import ModelOptions
-from ..custom import state_dict_sha256
+from .._hashing import state_dict_sha256
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import Source, apply_state_dict, hash_weights, load_state_dict_file, seeded, torch_module
 
