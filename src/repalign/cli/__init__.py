@@ -113,8 +113,11 @@ def _global_options(quiet: bool, threads: int | None) -> Iterator[None]:
     was_quiet, was_override = _progress.is_quiet(), _threads.thread_override()
     saved_env = {name: os.environ.get(name) for name in _threads._RUNTIME_ENVS}
     _progress.set_quiet(quiet)
-    if threads is None and os.environ.get(_threads.THREADS_ENV, "").strip():
-        threads = _threads.thread_plan().budget  # validates $REPALIGN_THREADS (InputError if bad)
+    if threads is None:
+        # Always fix the budget before numpy/torch start their pools: with no OMP/BLAS
+        # variable set, the same thread count ran the few-shot grid 13x slower
+        # (benchmarks/bench_threads.py). Validates $REPALIGN_THREADS (InputError if bad).
+        threads = _threads.thread_plan().budget
     try:
         if threads is not None:
             _threads.set_thread_override(threads)
