@@ -214,7 +214,12 @@ def _images(cwd: Path, shared: Callable[[], Path]) -> None:
         Image.new("RGB", (40, 40), (60 * i, 90, 200)).save(cwd / "images" / f"img{i}.png")
 
 
-#: Input file -> function writing it into the working folder (``shared()`` gives ../shared/data).
+def _lite0_layers(cwd: Path, shared: Callable[[], Path]) -> None:
+    """lite0_layers.npz as the README's multi-layer extract command writes it."""
+    _repalign(["extract", "efficientnet-lite:lite0", "peterson2018:animals", "--data-root", "../shared/data/peterson2018",
+               "--layers", "_blocks.?,_blocks.??", "--out", "lite0_layers.npz", "-q"], cwd, timeout=TIMEOUT_S, check=True)
+
+
 def _cka_pair(cwd: Path, shared: Callable[[], Path]) -> None:
     """model_a.npz and model_b.npz exactly as the CKA example of docs/metrics.md writes them."""
     rng = np.random.default_rng(0)
@@ -224,7 +229,9 @@ def _cka_pair(cwd: Path, shared: Callable[[], Path]) -> None:
     np.savez(cwd / "model_b.npz", ids=ids, features=x @ rng.normal(size=(20, 30)) + 3 * rng.normal(size=(50, 30)))
 
 
+#: Input file -> function writing it into the working folder (``shared()`` gives ../shared/data).
 MAKERS: dict[str, Callable[[Path, Callable[[], Path]], None]] = {
+    "lite0_layers.npz": _lite0_layers,
     "human.csv": _human_csv,
     "model_a.npz": _cka_pair,
     "model_b.npz": _cka_pair,
