@@ -128,6 +128,10 @@ def main() -> None:
     if args.threads:
         from threadpoolctl import threadpool_limits
 
+        from repalign import _threads
+
+        _threads.set_thread_override(args.threads)  # repalign applies its own thread plan otherwise
+
         threadpool_limits(args.threads)
         torch.set_num_threads(args.threads)
     print(f"threads: torch {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "

@@ -22,6 +22,10 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+#: repalign.transfer.fits.PROBES and repalign.transfer.grid.PRECISIONS (checked by tests/cli/test_fewshot.py)
+_PROBES: tuple[str, ...] = ("repalign", "sklearn")
+_PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
+
 #: CLI flags that map one-to-one onto :class:`repalign.transfer.heads.HeadConfig` fields.
 _HEAD_FLAGS = ("epochs", "min_steps", "lr", "optimizer", "weight_decay", "hidden", "batch_size", "dropout", "standardize")
 
@@ -43,12 +47,21 @@ def register(subparsers: Any) -> None:
                    help="treat FEATURES as a model id and embed this labelled image set with it, through the "
                    "feature cache: 'cifar100', a CIFAR-100 release folder or archive, or an ImageFolder root")
     p.add_argument("--max-per-class", type=int, metavar="N", help="with --images: the first N images of each class")
+    p.add_argument("--download", action="store_true",
+                   help="with --images cifar100: download the CIFAR-100 python release (publisher's URL, MD5 "
+                   "checked) into the data folder when it is not there")
     p.add_argument("--shots", type=_int_list, default="1,5,10,20,40,80", help="training examples per class")
     p.add_argument("--heads", default="linear,mlp1,mlp2", help="comma-separated, of: linear, mlp1, mlp2")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (0..S-1)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, or auto")
     p.add_argument("--C", dest="C", type=float, default=1.0, help="inverse regularisation of the linear probe (scikit-learn's C)")
     p.add_argument("--probe-standardize", choices=STANDARDIZATIONS, default="none", help="preprocessing before the probe")
+    p.add_argument("--probe", choices=_PROBES, default="repalign",
+                   help="the linear head: repalign's solver, or scikit-learn's own LogisticRegression (same C and "
+                   "l2 penalty, lbfgs at its default tol) as the reference implementation")
+    p.add_argument("--precision", choices=_PRECISIONS, default="auto",
+                   help="precision of the neural heads' matrix products: auto = bfloat16 on CUDA and on CPUs with "
+                   "native bf16 units, else float32 (parameters, optimiser and loss are always float32)")
     g = p.add_argument_group(
         "neural heads (mlp1, mlp2)",
         "Each setting given here replaces that setting of both heads; unset ones keep the head's "
@@ -86,40 +99,52 @@ def run(args: argparse.Namespace) -> int:
     from ..io.labels import load_labelled_features
     from ..transfer.heads import NEURAL_HEADS, default_config, with_overrides
     from ..transfer.protocol import INTERVAL_METHOD, run_fewshot
+    from ..transfer.summary import check_confidence
 
+    # everything that can be checked without data is checked before any file is read or fit runs
     if args.seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {args.seeds}.")
+    try:
+        check_confidence(args.confidence)
+    except InputError:
+        raise InputError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence}.") from None
+    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"--out {args.out}: use a .csv or .parquet file name.")
+    overrides = {name: getattr(args, name) for name in _HEAD_FLAGS if getattr(args, name) is not None}
+    config = {head: with_overrides(default_config(head), **overrides) for head in NEURAL_HEADS}
     if args.images is not None:
         if args.labels is not None:
             raise InputError("--labels does not apply with --images: the image set carries its labels.")
         from ..transfer.extract import image_set_features
 
-        feats, labels, ids, classes, _ = image_set_features(args.features, args.images, max_per_class=args.max_per_class)
+        feats, labels, ids, classes, _ = image_set_features(args.features, args.images, max_per_class=args.max_per_class,
+                                                            download=args.download)
         data = _Features(feats, [classes[i] for i in labels], ids)
         if not args.model:
             args.model = args.features
         if not args.dataset:
             args.dataset = Path(args.images).name or str(args.images)
-    elif args.max_per_class is not None:
-        raise InputError("--max-per-class applies only with --images.")
+    elif args.max_per_class is not None or args.download:
+        raise InputError(f"{'--max-per-class' if args.max_per_class is not None else '--download'} applies only "
+                         "with --images.")
     else:
         data = load_labelled_features(args.features, labels=args.labels)
-    overrides = {name: getattr(args, name) for name in _HEAD_FLAGS if getattr(args, name) is not None}
-    config = {head: with_overrides(default_config(head), **overrides) for head in NEURAL_HEADS}
-    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
-        raise InputError(f"--out {args.out}: use a .csv or .parquet file name.")
     result = run_fewshot(
         data.features, data.labels, ids=data.ids, shots=args.shots, heads=args.heads, seeds=args.seeds,
         C=args.C, probe_standardize=args.probe_standardize, head_config=config, device=args.device,
         confidence=args.confidence, model=args.model or Path(args.features).stem, dataset=args.dataset,
+        precision=args.precision, probe=args.probe,
     )
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix.lower() == ".parquet":
-            result.table.to_parquet(args.out, index=False)
-        else:
-            result.table.to_csv(args.out, index=False)
+        from .._files import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            if args.out.suffix.lower() == ".parquet":
+                result.table.to_parquet(tmp, index=False)
+            else:
+                result.table.to_csv(tmp, index=False)
         log.info("wrote %d rows to %s", len(result.table), args.out)
+    code = _report_failures(result)
     if args.json:
         print_json({
             "features": args.features,
@@ -131,14 +156,40 @@ def run(args: argparse.Namespace) -> int:
             "accuracy_unit": "percent",
             "settings": result.settings,
             "records": result.records(),
+            "failures": result.failures.to_dict(orient="records"),
         })
-        return 0
+        return code
     s = result.settings
     print(f"{args.features}: {s['n_examples']} examples, {s['n_classes']} classes, {s['n_features']} features; "
           f"{len(s['seeds'])} seeds; accuracy in percent")
     rows = []
     for r in result.records():
-        ci = "n/a (1 seed)" if r["interval"] is None else f"[{r['interval'][0]:.2f}, {r['interval'][1]:.2f}]"
-        rows.append([r["head"], str(r["shots"]), f"{r['mean']:.2f}", ci, " ".join(f"{a:.2f}" for a in r["accuracies"])])
+        ci = (f"n/a ({len(r['accuracies'])} seed{'s' if len(r['accuracies']) != 1 else ''})" if r["interval"] is None
+              else f"[{r['interval'][0]:.2f}, {r['interval'][1]:.2f}]")
+        mean = "failed" if r["mean"] is None else f"{r['mean']:.2f}"
+        per_seed = " ".join(f"{a:.2f}" for a in r["accuracies"])
+        if r.get("failed_seeds"):
+            per_seed += f" (failed: seed{'s' if len(r['failed_seeds']) > 1 else ''} {', '.join(map(str, r['failed_seeds']))})"
+        rows.append([r["head"], str(r["shots"]), mean, ci, per_seed])
     print(format_table(rows, ["head", "shots", "mean", f"{result.confidence:.0%} t-interval", "per seed"]))
+    print("intervals: Student-t over seeds, clipped to [0, 100]")
+    return code
+
+
+def _report_failures(result: Any) -> int:
+    """Failed fits on stderr; exit code 1 when a (head, shots) has no successful seed, else 0."""
+    import sys
+
+    failures = result.failures
+    if failures.empty:
+        return 0
+    for row in failures.itertuples(index=False):
+        print(f"warning: fit failed: head {row.head}, {row.shots} shots, seed {row.seed}: {row.error}", file=sys.stderr)
+    empty = [f"{r['head']}/{r['shots']}" for r in result.records() if r["mean"] is None]
+    if empty:
+        print(f"error: every seed failed for {', '.join(empty)}; no result for them (training diverged: try a "
+              "smaller --lr)", file=sys.stderr)
+        return 1
+    print(f"warning: {len(failures)} of {len(result.table)} fits failed; their means use the other seeds",
+          file=sys.stderr)
     return 0

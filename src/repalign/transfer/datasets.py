@@ -259,8 +259,9 @@ def _resolve_cifar100(root: str | os.PathLike[str] | None, download: bool) -> Pa
     if not download:
         raise DataNotFoundError(
             f"CIFAR-100 is not in the data folder ({dest}). Pass the folder of the python release "
-            f"(or torchvision's root) or the archive, or download it from {CIFAR100_ARCHIVE.url} "
-            f"(CLI: repalign data fetch cifar100; Python: download=True)."
+            f"(or torchvision's root), the archive, or allow downloading it (download=True; CLI: "
+            f"`repalign data fetch cifar100`, or --download with `repalign fewshot MODEL --images cifar100`) "
+            f"from {CIFAR100_ARCHIVE.url}."
         )
     archive = fetch(CIFAR100_ARCHIVE)
     extract_archive(archive, dest)

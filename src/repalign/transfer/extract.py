@@ -93,9 +93,13 @@ def image_set_features(
     dataset: str | os.PathLike[str],
     *,
     max_per_class: int | None = None,
+    download: bool = False,
     **extract_kwargs: Any,
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], dict[str, Any]]:
     """Embed a labelled image set with a model.
+
+    ``download`` lets ``"cifar100"`` be downloaded into the data folder when it is not there
+    (:func:`repalign.transfer.datasets.load_cifar100`).
 
     Returns
     -------
@@ -108,7 +112,7 @@ def image_set_features(
     """
     from ..models import extract_features
 
-    images = load_image_set(dataset)
+    images = load_image_set(dataset, download=download)
     keep = subset_per_class(images.ids, images.labels, max_per_class)
     paths = materialize_images(images)
     pairs = [(images.ids[i], paths[i]) for i in keep]

@@ -42,7 +42,7 @@ def _accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
 def linear_fits(X: np.ndarray, codes: np.ndarray, K: int, shot_list: list[int], seed_list: list[int],
                 by_key: dict[tuple[int, int], FewShotSplit], *, C: float, tol: float, standardize: str, dev: str,
                 seed_batch: int | None, record: Callable[..., None], probe: str = "repalign",
-                on_fit: Callable[[], None] | None = None) -> None:
+                advance: Callable[[float], None] | None = None) -> None:
     """The probe for every (seed, shots) of one model; shot counts warm-start each other.
 
     ``probe="sklearn"`` fits scikit-learn's ``LogisticRegression(C=C)`` (l2, lbfgs, its default
@@ -76,8 +76,8 @@ def linear_fits(X: np.ndarray, codes: np.ndarray, K: int, shot_list: list[int], 
                        seconds, converged=bool(converged[j]), final_loss=float(objective[j]),
                        status="ok" if ok else "failed",
                        error="" if ok else "non-finite objective, coefficients or logits")
-                if on_fit is not None:
-                    on_fit()
+                if advance is not None:
+                    advance(1)
             log.debug("linear (%s), %d shots, seeds %s: %.2fs per seed", probe, n_shots, group, seconds)
 
 
@@ -110,8 +110,8 @@ MAX_PROBLEMS = 96
 
 def neural_fits(head: str, cfg: HeadConfig, Xs32: list[np.ndarray], codes: np.ndarray, K: int,
                  shot_list: list[int], seed_list: list[int], by_key: dict[tuple[int, int], FewShotSplit], *,
-                 dev: str, seed_batch: int | None, record: Any, precision: str = "auto",
-                 on_fit: Any = None) -> None:
+                dev: str, seed_batch: int | None, record: Any, precision: str = "auto",
+                advance: Callable[[float], None] | None = None) -> None:
     """One neural head for every (model, shots, seed): all models (same feature dimension),
     shot counts and seeds train as one batched program (:func:`repalign.transfer.grid.train_head_problems`);
     each problem keeps its own random generators, so the results equal separate runs."""
@@ -141,7 +141,14 @@ def neural_fits(head: str, cfg: HeadConfig, Xs32: list[np.ndarray], codes: np.nd
             preps.append(prep)
             problems.append(HeadProblem(rows=rows, labels=codes[sp.train], seed=seed))
         design = np.concatenate(shared if rowwise else parts)
-        fits = train_head_problems(head, design, problems, n_classes=K, config=cfg, device=dev, precision=precision)
+        n_problems = len(problems)
+
+        def on_step(done: int, total: int, n_problems: int = n_problems) -> None:
+            if advance is not None:  # a program's problems count as done at the pace of its steps
+                advance(n_problems / total)
+
+        fits = train_head_problems(head, design, problems, n_classes=K, config=cfg, device=dev, precision=precision,
+                                   on_step=on_step)
         del design, parts
         seconds = (time.perf_counter() - t0) / len(chunk)
         for (m, n_shots, seed), fit, prep in zip(chunk, fits, preps):
@@ -155,8 +162,6 @@ def neural_fits(head: str, cfg: HeadConfig, Xs32: list[np.ndarray], codes: np.nd
             acc = _accuracy(pred, codes[sp.test]) if status == "ok" else float("nan")
             record(m, head, n_shots, seed, acc, sp, seconds, converged=None, final_loss=fit.final_loss,
                    status=status, error=error)
-            if on_fit is not None:
-                on_fit()
         log.debug("%s: %d problems in one program, %.2fs per fit", head, len(chunk), seconds)
 
 

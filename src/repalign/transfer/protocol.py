@@ -9,6 +9,7 @@ Student-t confidence interval over seeds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -17,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from .._validation import check_option, parse_list
+from .._progress import progress as show_progress
+from .._threads import limited_threads, thread_plan
+from .._validation import check_option, optional_import, parse_list
 from .fits import PROBES, linear_fits, neural_fits
 from .grid import PRECISIONS, resolve_precision
 from .heads import NEURAL_HEADS, STANDARDIZATIONS, HeadConfig, default_config
@@ -122,7 +125,7 @@ def run_fewshot(
     dataset: str = "",
     precision: str = "auto",
     probe: str = "repalign",
-    on_fit: Callable[[], None] | None = None,
+    progress: bool | None = None,
 ) -> FewShotResult:
     """Run the paper's few-shot protocol on frozen features.
 
@@ -164,8 +167,9 @@ def run_fewshot(
     probe : {"repalign", "sklearn"}
         The linear head's implementation: repalign's solver (default) or scikit-learn's own
         ``LogisticRegression`` with the same C and penalty.
-    on_fit : callable, optional
-        Called once after every (head, shots, seed) fit (progress).
+    progress : bool, optional
+        Progress of the fits (:func:`repalign._progress.progress`: a bar on a terminal, plain
+        lines on a pipe); ``False`` silences it, ``None`` shows it unless ``-q`` silenced all.
 
     Returns
     -------
@@ -185,7 +189,7 @@ def run_fewshot(
         {model: _check_features(features, np.asarray(labels).shape[0])}, labels, shots=shots, heads=heads,
         seeds=seeds, ids=ids, C=C, probe_tol=probe_tol, probe_standardize=probe_standardize,
         head_config=head_config, device=device, seed_batch=seed_batch, confidence=confidence, dataset=dataset,
-        precision=precision, probe=probe, on_fit=on_fit,
+        precision=precision, probe=probe, progress=progress,
     )
     settings = dict(result.settings)
     settings.pop("models")
@@ -211,7 +215,7 @@ def run_fewshot_many(
     dataset: str = "",
     precision: str = "auto",
     probe: str = "repalign",
-    on_fit: Callable[[], None] | None = None,
+    progress: bool | None = None,
 ) -> FewShotResult:
     """:func:`run_fewshot` for several models of the same examples, in one pass.
 
@@ -259,21 +263,15 @@ def run_fewshot_many(
                          "seconds": seconds, **extra})
         return record
 
-    by_dim: dict[int, list[int]] = {}
-    for i, X in enumerate(Xs):
-        by_dim.setdefault(X.shape[1], []).append(i)
-    for head in head_list:
-        if head == "linear":
-            for i, X in enumerate(Xs):
-                record = recorder(lambda _m, i=i: names[i])
-                linear_fits(X, codes, K, shot_list, seed_list, by_key, C=C, tol=probe_tol,
-                            standardize=probe_standardize, dev=dev, seed_batch=seed_batch, probe=probe,
-                            record=lambda *a, record=record, **k: record(0, *a, **k), on_fit=on_fit)
-        else:
-            for members in by_dim.values():
-                neural_fits(head, configs[head], [Xs[i].astype(np.float32) for i in members], codes, K, shot_list,
-                            seed_list, by_key, dev=dev, seed_batch=seed_batch, precision=precision,
-                            record=recorder(lambda m, members=members: names[members[m]]), on_fit=on_fit)
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(show_progress(total=len(head_list) * len(splits) * len(Xs), desc="few-shot fits",
+                                                unit="fit", enabled=progress))
+        if configs:
+            optional_import("torch", extra="torch", purpose="The neural few-shot heads")
+        stack.enter_context(limited_threads(thread_plan(gpu=dev != "cpu")))
+        _fit_all(head_list, Xs, names, codes, K, shot_list, seed_list, by_key, configs, recorder, bar.update,
+                 C=C, probe_tol=probe_tol, probe_standardize=probe_standardize, dev=dev, seed_batch=seed_batch,
+                 probe=probe, precision=precision)
     details = pd.DataFrame(rows)
     details["_order"] = details["model"].map({n: i for i, n in enumerate(names)})
     details = details.sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
@@ -296,3 +294,27 @@ def run_fewshot_many(
         "n_failed": int(failed.sum()),
     }
     return FewShotResult(table=table, details=details, classes=classes, confidence=confidence, settings=settings)
+
+
+def _fit_all(head_list: list[str], Xs: list[np.ndarray], names: list[str], codes: np.ndarray, K: int,
+             shot_list: list[int], seed_list: list[int], by_key: dict[tuple[int, int], FewShotSplit],
+             configs: dict[str, HeadConfig], recorder: Any, advance: Callable[[float], None], *, C: float,
+             probe_tol: float, probe_standardize: str, dev: str, seed_batch: int | None, probe: str,
+             precision: str) -> None:
+    """Every head over every model of the grid (the probe per model; a neural head for all
+    models of one feature dimension in one program)."""
+    by_dim: dict[int, list[int]] = {}
+    for i, X in enumerate(Xs):
+        by_dim.setdefault(X.shape[1], []).append(i)
+    for head in head_list:
+        if head == "linear":
+            for i, X in enumerate(Xs):
+                record = recorder(lambda _m, i=i: names[i])
+                linear_fits(X, codes, K, shot_list, seed_list, by_key, C=C, tol=probe_tol,
+                            standardize=probe_standardize, dev=dev, seed_batch=seed_batch, probe=probe,
+                            record=lambda *a, record=record, **k: record(0, *a, **k), advance=advance)
+        else:
+            for members in by_dim.values():
+                neural_fits(head, configs[head], [Xs[i].astype(np.float32) for i in members], codes, K, shot_list,
+                            seed_list, by_key, dev=dev, seed_batch=seed_batch, precision=precision,
+                            record=recorder(lambda m, members=members: names[members[m]]), advance=advance)

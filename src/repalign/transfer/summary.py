@@ -123,8 +123,8 @@ class FewShotResult:
         failed = self.failed_seeds()
         for row in self.summary().itertuples(index=False):
             rec = {
-                "head": row.head, "shots": int(row.shots), "mean": None if row.mean is None else float(row.mean),
-                "interval": None if row.ci_low is None else [float(row.ci_low), float(row.ci_high)],
+                "head": row.head, "shots": int(row.shots), "mean": None if pd.isna(row.mean) else float(row.mean),
+                "interval": None if pd.isna(row.ci_low) else [float(row.ci_low), float(row.ci_high)],
                 "accuracies": [float(a) for a in row.accuracies],
             }
             if (row.head, int(row.shots)) in failed:
