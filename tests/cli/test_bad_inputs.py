@@ -431,9 +431,9 @@ CASES: list[Case] = [
     Case("fewshot-labels-missing", _case_fewshot_labels_missing, ("feats.npz", "label")),
     Case("align-example-dir-is-a-file", _case_example_dir_is_a_file, ("blocker",)),
     # Few-shot.
-    Case("fewshot-confidence-2", _case_fewshot_confidence_2, ("--confidence", "2"), owner=FEWSHOT),
+    Case("fewshot-confidence-2", _case_fewshot_confidence_2, ("--confidence", "2")),
     Case("fewshot-shots-1.5", _case_fewshot_shots_float, ("--shots", "1.5")),
-    Case("fewshot-invalid-device", _case_fewshot_invalid_device, ("--device", "tpu9"), owner=FEWSHOT),
+    Case("fewshot-invalid-device", _case_fewshot_invalid_device, ("--device", "tpu9")),
     Case("fewshot-out-file-in-the-way", _case_fewshot_out_file_in_the_way, ("blocker",)),
     Case("fewshot-truncated-tar-gz", _case_fewshot_truncated_archive, ("cifar-100-python.tar.gz",)),
     # User models (python: source).

@@ -52,25 +52,14 @@ HEADS: tuple[str, ...] = ("linear", *NEURAL_HEADS)
 
 
 def resolve_device(device: str | None) -> str:
-    """``"auto"``/None -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other names pass through."""
-    if device in (None, "", "auto"):
-        try:
-            import torch
-        except ImportError:
-            return "cpu"
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    text = str(device)
-    if text != "cpu":
-        from .._validation import optional_import
+    """The device the heads run on: :func:`repalign.models.runtime.resolve_device` without MPS.
 
-        torch = optional_import("torch", extra="torch", purpose=f"Running on device {text!r}")
-        try:
-            dev = torch.device(text)
-        except RuntimeError as exc:
-            raise InputError(f"device: {text!r} is not a torch device name ({exc}).") from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device: {text!r} was requested but torch sees no CUDA GPU.")
-    return text
+    ``"auto"``/None -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; any other name is
+    checked against this machine, before any fit runs.
+    """
+    from ..models.runtime import resolve_device as resolve
+
+    return resolve(device, allow_mps=False)  # the heads need float64, which MPS lacks
 
 
 def _check_features(features: Any, n_labels: int) -> np.ndarray:
