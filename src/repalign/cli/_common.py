@@ -63,3 +63,11 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def add_ceiling(out: dict[str, Any], ceiling: Any, note: str | None) -> None:
+    """Put a noise ceiling (or why it was omitted) into an ``align --json`` object."""
+    if ceiling is not None:
+        out["noise_ceiling"] = ceiling.to_dict()
+    elif note:
+        out["noise_ceiling_omitted"] = note

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from ._common import format_table, print_json
+from ._common import add_ceiling, format_table, print_json
 
 
 def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[..., tuple[Any, str]]) -> int:
@@ -38,10 +38,7 @@ def run_layered(args: argparse.Namespace, rep_a: Any, noise_ceiling: Callable[..
         if first.intervals:
             out["intervals"] = {name: {m: list(v) for m, v in res.intervals.items()} for name, res in results.items()}
             out["confidence"], out["n_bootstrap"] = first.confidence, first.n_bootstrap
-        if ceiling is not None:
-            out["noise_ceiling"] = ceiling.to_dict()
-        elif ceiling_note:
-            out["noise_ceiling_omitted"] = ceiling_note
+        add_ceiling(out, ceiling, ceiling_note)
         print_json(out)
         return 0
     print(f"A: {args.a}: {rep_a.kind} ({rep_a.n_stimuli} stimuli)")

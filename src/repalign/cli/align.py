@@ -10,7 +10,7 @@ from typing import Any
 
 # The option lists of the parser, spelled out in _choices so that building it imports nothing heavy.
 from ._choices import ALL_METRICS, DEFAULT_METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
-from ._common import add_json_flag, format_table, print_json
+from ._common import add_ceiling, add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,7 @@ def run(args: argparse.Namespace) -> int:
         out = result.to_dict()
         out["a"] = {"path": args.a, "kind": rep_a.kind, "n_stimuli": rep_a.n_stimuli}
         out["b"] = {"path": args.b, "kind": rep_b.kind, "n_stimuli": rep_b.n_stimuli}
-        if ceiling is not None:
-            out["noise_ceiling"] = ceiling.to_dict()
-        elif ceiling_note:
-            out["noise_ceiling_omitted"] = ceiling_note
+        add_ceiling(out, ceiling, ceiling_note)
         print_json(out)
         return 0
     print(f"A: {args.a}: {_describe(rep_a, args.similarity)}")

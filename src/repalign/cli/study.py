@@ -60,7 +60,7 @@ def _configs(args: argparse.Namespace) -> list[Any]:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from ..study.plan import make_plan, run_study
+    from ..study.plan import run_study
 
     configs = _configs(args)
     if args.dry_run:
@@ -132,15 +132,9 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes:.1f} GB"  # pragma: no cover
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
+    from ..study.runner import format_eta  # one duration format for plans and run lines
+
     est = plan.estimate()
     print(f"study {plan.config.name!r} -> {plan.config.output}")
     print(f"  units:      {est['units']} models ({est['zoo_models']} synthetic, {est['image_models']} image models)")
@@ -168,7 +162,7 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
     print(f"  work:       {est['images_to_embed']} images to embed ({est['images_to_embed_per_model']} per image model), "
           f"{est['fewshot_fits']} few-shot fits")
     basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
-    print(f"  time:       about {_duration(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker "
+    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker "
           f"(estimate; {basis})")
     for item in plan.missing:
         print(f"  MISSING:    {item}")

@@ -80,10 +80,11 @@ class _Eta:
         if not self.seconds or left <= 0:
             return "" if left > 0 else "; all units handled"
         eta = sum(self.seconds) / len(self.seconds) * left / self.parallel
-        return f"; ETA {_duration(eta)} for {left} more (mean {sum(self.seconds) / len(self.seconds):.1f} s a unit)"
+        return f"; ETA {format_eta(eta)} for {left} more (mean {sum(self.seconds) / len(self.seconds):.1f} s a unit)"
 
 
-def _duration(seconds: float) -> str:
+def format_eta(seconds: float) -> str:
+    """A rough duration for ETAs and plans: ``45 s``, ``12 min``, ``3.5 h``."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
