@@ -34,7 +34,7 @@ DOC_FILES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))
 SKIPS: dict[str, str] = {
     "repalign extract timm:convnext_tiny.fb_in1k images/ --out convnext.npz --device cuda --bf16":
         "needs a CUDA GPU (--device cuda)",
-    "repalign fewshot efficientnet-lite:lite0 --images cifar100":
+    "repalign fewshot efficientnet-lite:lite0 --images cifar100 --download":
         "needs the network: CIFAR-100 is not in ../shared/data and must be downloaded",
     "repalign study my.yaml --executor ray --address auto":
         "needs the network: connects to a running Ray cluster (--address auto)",
@@ -153,13 +153,10 @@ def _animals_features(name: str, n: int | None = None) -> Callable[[Path, Callab
     return make
 
 
-def _labelled_npz(cwd: Path, shared: Callable[[], Path]) -> None:
-    # The default grid goes up to 80 shots: 81 examples per class at least; 3 classes keep it quick.
-    rng = np.random.default_rng(3)
-    codes = np.repeat(np.arange(3), 84)
-    x = rng.normal(size=(codes.size, 8)) + 2.5 * np.eye(3, 8)[codes]
-    np.savez(cwd / "lite0_cifar100.npz", ids=np.array(_ids(codes.size, "img")), features=x,
-             labels=np.array(["apple", "bee", "cloud"])[codes])
+def _lite0_cifar10(cwd: Path, shared: Callable[[], Path]) -> None:
+    """lite0_cifar10.npz as the README's ImageFolder extract command writes it (real lite0, labels stored)."""
+    _repalign(["extract", "efficientnet-lite:lite0", "../shared/data/cifar10/test", "--max-per-class", "20",
+               "--out", "lite0_cifar10.npz", "-q"], cwd, timeout=TIMEOUT_S, check=True)
 
 
 def _feats_and_labels(cwd: Path, shared: Callable[[], Path]) -> None:
@@ -239,7 +236,7 @@ MAKERS: dict[str, Callable[[Path, Callable[[], Path]], None]] = {
     "lite0.npz": _animals_features("lite0.npz"),
     "model.npz": _animals_features("model.npz"),
     "subset.npz": _animals_features("subset.npz", n=30),
-    "lite0_cifar100.npz": _labelled_npz,
+    "lite0_cifar10.npz": _lite0_cifar10,
     "feats.csv": _feats_and_labels,
     "labels.csv": _feats_and_labels,
     "results.csv": _results_csv,

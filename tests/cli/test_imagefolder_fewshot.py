@@ -78,3 +78,28 @@ def test_a_python_model_returning_one_row_per_batch_is_one_error_line(image_fold
     rc = main(["extract", "timm:test_resnet", str(image_folder / "cat"), "--random-init", "--device", "gpu",
                "--out", str(tmp_path / "x.npz")])
     assert rc == 2 and "--device 'gpu'" in capsys.readouterr().err
+
+
+def test_max_per_class_keeps_the_first_images_of_each_class(image_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REPALIGN_CACHE", str(tmp_path / "cache"))
+    common = ["timm:test_resnet", str(image_folder), "--random-init", "--image-size", "32"]
+    full, some = tmp_path / "full.npz", tmp_path / "some.npz"
+    assert main(["extract", *common, "--out", str(full)]) == 0
+    assert main(["extract", *common, "--max-per-class", "3", "--out", str(some)]) == 0
+    with np.load(full) as a, np.load(some) as b:
+        expected = [f"{c}/{c}{i}.png" for c in ("cat", "dog", "owl") for i in range(3)]
+        assert b["ids"].tolist() == expected
+        assert b["labels"].tolist() == [i.split("/")[0] for i in expected]
+        rows = [a["ids"].tolist().index(i) for i in expected]
+        np.testing.assert_allclose(b["features"], a["features"][rows], rtol=1e-5, atol=1e-6)  # same images, same rows
+    assert main(["extract", *common, "--max-per-class", "2", "--layers", "layer4", "--out", str(tmp_path / "l.npz")]) == 0
+    with np.load(tmp_path / "l.npz") as npz:
+        assert npz["labels"].tolist() == ["cat", "cat", "dog", "dog", "owl", "owl"]
+    capsys.readouterr()
+    # a plain folder of images has no classes: refused with the flag to drop
+    rc = main(["extract", "timm:test_resnet", str(image_folder / "cat"), "--random-init", "--max-per-class", "2",
+               "--out", str(tmp_path / "x.npz")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("error:") == 1 and "--max-per-class applies to an ImageFolder root" in err
+    rc = main(["extract", *common, "--max-per-class", "0", "--out", str(tmp_path / "x.npz")])
+    assert rc == 2 and "--max-per-class 0: must be at least 1" in capsys.readouterr().err

@@ -37,7 +37,10 @@ def register(subparsers: Any) -> None:
                    help="how a layer's output becomes one vector (default: none for penultimate/output/logits, else avg)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--workers", type=int, metavar="N", help="DataLoader worker processes decoding images (default: a quarter of the cores on CPU, at least 1; up to 8 with a GPU; 0 for a single batch)")
+    p.add_argument("--workers", type=int, metavar="N", help="DataLoader worker processes decoding images (default: "
+                   "one per eight threads on CPU, none below eight; up to 8 with a GPU; 0 for a single batch)")
+    p.add_argument("--max-per-class", type=int, metavar="N", help="an ImageFolder root: the first N images (by "
+                   "name) of each class sub-folder")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (for GPUs)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels-last memory format (default: on for CUDA)")
@@ -58,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if args.random_init and args.weights:
         raise InputError("give either --weights FILE or --random-init, not both.")
     quiet = getattr(args, "quiet", False)
+    if args.max_per_class is not None:
+        args.stimuli = _first_per_class(args)
     if args.layers:
         return _run_layers(args, quiet)
     feats = extract_features(
@@ -93,9 +98,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say_labels(stimuli: str, labels: Any) -> None:
+def _first_per_class(args: argparse.Namespace) -> Any:
+    """``--max-per-class N``: the first N images of each class of an ImageFolder root."""
+    from .._errors import InputError
+    from ..models.stimuli import as_stimuli
+
+    if args.max_per_class < 1:
+        raise InputError(f"--max-per-class {args.max_per_class}: must be at least 1.")
+    stim = as_stimuli(args.stimuli, data_root=args.data_root)
+    if stim.labels is None:
+        raise InputError(f"{args.stimuli}: --max-per-class applies to an ImageFolder root (one sub-folder of images "
+                         "per class); this is not one. Leave out --max-per-class.")
+    return stim.first_per_class(args.max_per_class)
+
+
+def _say_labels(stimuli: Any, labels: Any) -> None:
     import sys
 
+    stimuli = getattr(stimuli, "source", stimuli)
     print(f"{stimuli}: an ImageFolder ({len(set(labels))} class sub-folders); stored their names as the labels "
           "of the features, so `repalign fewshot` can read the file alone", file=sys.stderr)
 

@@ -108,10 +108,9 @@ def default_num_workers(device: Any, n_items: int | None = None, batch_size: int
 
     The loader workers of :func:`repalign._threads.thread_plan` (which sizes them with the
     torch and BLAS threads from the cores this process may use, or ``--threads``): beside
-    a GPU up to 8; on the CPU a quarter of the budget, at least one (on 2 cores, one
-    worker decoding while the forward pass runs was 1.6x faster than decoding in turn:
-    see ``benchmarks/bench_extract.py``). None for a single batch, where there is nothing
-    to overlap and starting a process only costs.
+    a GPU up to 8; on the CPU one per eight threads of the budget (none on small machines,
+    where a core given to the model pays more than overlapping the decoding). None for a
+    single batch, where there is nothing to overlap and starting a process only costs.
     """
     from .._threads import thread_plan
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._errors import DataNotFoundError, InputError
 from .._validation import check_option, preview
 from ..data.images import IMAGE_SUFFIXES as _IMAGE_SUFFIXES
@@ -27,7 +29,7 @@ from ._hashing import digest_json, sha256_file
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Stimuli", "image_stimuli", "text_stimuli", "as_stimuli", "text_from_id", "MODALITIES"]
+__all__ = ["Stimuli", "image_stimuli", "text_stimuli", "as_stimuli", "text_from_id", "subset_per_class", "MODALITIES"]
 
 #: The kinds of stimuli a model can take.
 MODALITIES: tuple[str, ...] = ("image", "text")
@@ -88,6 +90,23 @@ class Stimuli:
                 content = [[i, t] for i, t in zip(self.ids, self.items)]
             self._fingerprint.append(digest_json({"modality": self.modality, "stimuli": content}))
         return self._fingerprint[0]
+
+    def first_per_class(self, n: int) -> Stimuli:
+        """The first ``n`` stimuli of each class, in id order (a labelled set: an ImageFolder).
+
+        Examples
+        --------
+        >>> s = text_stimuli([("b", "x"), ("a", "y"), ("c", "z")])
+        >>> Stimuli(s.ids, s.items, "text", labels=("u", "u", "v")).first_per_class(1).ids
+        ('a', 'c')
+        """
+        if self.labels is None:
+            raise InputError(f"{self.source}: keeping the first N stimuli per class needs class labels: an "
+                             "ImageFolder root (one sub-folder of images per class).")
+        codes = np.unique(np.asarray(self.labels, dtype=str), return_inverse=True)[1]
+        keep = subset_per_class(list(self.ids), codes, n)
+        return Stimuli(tuple(self.ids[i] for i in keep), tuple(self.items[i] for i in keep), self.modality,
+                       f"{self.source} (first {n} per class)", tuple(self.labels[i] for i in keep))
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary for metadata (never the full list of files)."""
@@ -331,3 +350,26 @@ def _looks_like_text(source: Any) -> bool:
         isinstance(e, Sequence) and not isinstance(e, str) and len(e) == 2 and isinstance(e[1], str)
         and Path(e[1]).suffix.lower() not in _IMAGE_SUFFIXES for e in entries
     )
+
+
+def subset_per_class(ids: list[str], labels: np.ndarray, max_per_class: int | None) -> np.ndarray:
+    """Indices of the first ``max_per_class`` examples of each class, in id order (all when None).
+
+    Examples
+    --------
+    >>> subset_per_class(["b", "a", "c", "d"], np.array([0, 0, 1, 1]), 1).tolist()
+    [1, 2]
+    """
+    if max_per_class is None:
+        return np.arange(len(ids))
+    if isinstance(max_per_class, bool) or not isinstance(max_per_class, (int, np.integer)) or max_per_class < 1:
+        raise InputError(f"max_per_class must be a whole number >= 1; got {max_per_class!r}.")
+    order = np.argsort(np.asarray(ids, dtype=str), kind="stable")
+    keep: list[int] = []
+    counts: dict[int, int] = {}
+    for i in order:
+        c = int(labels[i])
+        if counts.get(c, 0) < max_per_class:
+            counts[c] = counts.get(c, 0) + 1
+            keep.append(int(i))
+    return np.sort(np.asarray(keep, dtype=np.intp))

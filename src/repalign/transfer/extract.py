@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from ..models.stimuli import subset_per_class
 from .datasets import ImageSet, load_image_set
 
 __all__ = ["image_set_features", "materialize_images", "subset_per_class"]
@@ -63,29 +64,6 @@ def materialize_images(images: ImageSet, *, folder: str | os.PathLike[str] | Non
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("%s: wrote %d images as PNG to %s", images.name, len(names), target)
     return [target / name for name in names]
-
-
-def subset_per_class(ids: list[str], labels: np.ndarray, max_per_class: int | None) -> np.ndarray:
-    """Indices of the first ``max_per_class`` examples of each class, in id order (all when None).
-
-    Examples
-    --------
-    >>> subset_per_class(["b", "a", "c", "d"], np.array([0, 0, 1, 1]), 1).tolist()
-    [1, 2]
-    """
-    if max_per_class is None:
-        return np.arange(len(ids))
-    if max_per_class < 1:
-        raise InputError(f"max_per_class must be >= 1; got {max_per_class}.")
-    order = np.argsort(np.asarray(ids, dtype=str), kind="stable")
-    keep: list[int] = []
-    counts: dict[int, int] = {}
-    for i in order:
-        c = int(labels[i])
-        if counts.get(c, 0) < max_per_class:
-            counts[c] = counts.get(c, 0) + 1
-            keep.append(int(i))
-    return np.sort(np.asarray(keep, dtype=np.intp))
 
 
 def image_set_features(
