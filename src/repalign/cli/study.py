@@ -100,13 +100,15 @@ def run_study_command(args: argparse.Namespace) -> int:
 
 
 def _dry_run(configs: list[Any], args: argparse.Namespace) -> int:
-    from ..study.estimate import estimate_time, weights_report
+    from ..study.estimate import estimate_time, parameter_download_bytes, weights_report
     from ..study.plan import make_plan
 
     reports = []
     for config in configs:
         plan = make_plan(config)
         weights = weights_report(plan.units, plan.model_options)
+        for uid, approx in parameter_download_bytes(plan, weights).items():
+            weights[uid]["download_bytes_from_parameters"] = approx  # download_bytes stays None: not recorded
         timing = estimate_time(plan)
         info = plan.to_dict()
         info["weights"] = weights
@@ -132,6 +134,43 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes:.1f} GB"  # pragma: no cover
 
 
+#: Models shown in the dry run's per-model table (``--json`` lists every one).
+PLAN_ROWS = 8
+
+
+def _weights_line(weights: dict[str, dict[str, Any]]) -> str:
+    absent = [w for w in weights.values() if not w.get("present")]
+    recorded = [w["download_bytes"] for w in absent if w.get("download_bytes")]
+    approx = [w["download_bytes_from_parameters"] for w in absent
+              if not w.get("download_bytes") and w.get("download_bytes_from_parameters")]
+    parts = [f"{len(weights) - len(absent)} present in the local cache, {len(absent)} missing"]
+    if recorded:
+        parts.append(f"{_size(sum(recorded))} to download for {len(recorded)} (recorded sizes)")
+    if approx:
+        parts.append(f"about {_size(sum(approx))} for {len(approx)} (parameters x 4 bytes; the hub's sizes "
+                     "are not recorded locally)")
+    unknown = len(absent) - len(recorded) - len(approx)
+    if unknown:
+        parts.append(f"{unknown} of unknown size")
+    return "; ".join(parts)
+
+
+def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]:
+    from ..study.runner import format_eta
+
+    rows = []
+    for uid, w in info["weights"].items():
+        if w.get("present"):
+            state, size = "present", ""
+        else:
+            state = "missing"
+            size = (_size(w["download_bytes"]) if w.get("download_bytes") else
+                    f"~{_size(w['download_bytes_from_parameters'])}" if w.get("download_bytes_from_parameters") else "?")
+        seconds = timing["per_model"].get(uid)
+        rows.append([uid, state, size, "done" if seconds is None else format_eta(seconds)])
+    return rows
+
+
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
     from ..study.runner import format_eta  # one duration format for plans and run lines
 
@@ -144,30 +183,29 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
         print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
     for t in plan.transfer:
         print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
-              + (f", {t['n_images']} images" if "n_images" in t else ""))
+              + (f", {t['n_images']} images" if "n_images" in t else " (not on this machine)"))
     if plan.robustness.get("tables"):
         print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
-    weights = info["weights"]
-    present = [m for m, w in weights.items() if w.get("present")]
-    absent = [m for m, w in weights.items() if not w.get("present")]
-    known = [w["download_bytes"] for m, w in weights.items() if not w.get("present") and w.get("download_bytes")]
-    size = f", {_size(sum(known))} to download for {len(known)} of them" if known else ""
-    unknown = len(absent) - len(known)
-    print(f"  weights:    {len(present)} present in the local cache, {len(absent)} missing{size}"
-          + (f" ({unknown} of unknown size)" if unknown and absent else ""))
-    for model in absent[:5]:
-        print(f"    missing:  {model}: {weights[model].get('where', '')}")
-    if len(absent) > 5:
-        print(f"    missing:  ... and {len(absent) - 5} more (--json lists every model)")
-    print(f"  work:       {est['images_to_embed']} images to embed ({est['images_to_embed_per_model']} per image model), "
-          f"{est['fewshot_fits']} few-shot fits")
+    print(f"  weights:    {_weights_line(info['weights'])}")
+    per_model = est["images_to_embed_per_model"] + timing.get("priced_images_per_model", 0)
+    priced = (f", of which {timing['priced_images_per_model']:,} at a missing transfer set's published size"
+              if timing.get("priced_images_per_model") else "")
+    print(f"  work:       {est['image_models'] * per_model:,} images to embed ({per_model:,} per image model{priced}), "
+          f"{est['fewshot_fits']:,} few-shot fits")
     basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
-    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker "
-          f"(estimate; {basis})")
+    workers = plan.config.execution.workers if plan.config.execution.executor == "local" else 1
+    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker"
+          + (f", {format_eta(timing['seconds'] / workers)} on {workers}" if workers > 1 else "")
+          + f" (estimate; {basis})")
     for item in plan.missing:
         print(f"  MISSING:    {item}")
     for note in [*plan.notes, *timing["notes"]]:
         print(f"  note:       {note}")
+    rows = _model_rows(info, timing)
+    if rows:
+        print("  " + format_table(rows[:PLAN_ROWS], ["model", "weights", "download", "time"]).replace("\n", "\n  "))
+        if len(rows) > PLAN_ROWS:
+            print(f"  ... {len(rows) - PLAN_ROWS} more models (--json lists every one with its weights and time)")
 
 
 def _print_results(path: str, limit: int = 12) -> None:
