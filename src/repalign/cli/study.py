@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--units-per-task", type=int, default=1, metavar="N",
                    help="SLURM executor: units per job-array task (more for short units)")
     p.add_argument("--out", type=Path, help="override the config's output folder")
-    p.add_argument("--data-root", type=Path, help="built-in study only: folder holding peterson2018/ and cifar10/")
+    p.add_argument("--data-root", type=Path, help="the folder holding the human datasets (peterson2018/); with a "
+                   "config it replaces human.data_root, for the built-in study it also holds cifar10/")
     add_json_flag(p)
     p.set_defaults(handler=run_study_command)
 
@@ -49,12 +50,14 @@ def register(subparsers: Any) -> None:
 def _configs(args: argparse.Namespace) -> list[Any]:
     from .._errors import InputError
     from ..study.config import load_config
-    from ..study.plan import default_configs, with_output
+    from ..study.plan import default_configs, with_data_root, with_output
 
     if args.config is not None:
-        if args.data_root is not None:
-            raise InputError("--data-root is for the built-in study; a config sets human.data_root itself.")
         config = load_config(args.config)
+        if args.data_root is not None:
+            if not args.data_root.is_dir():
+                raise InputError(f"--data-root {args.data_root}: no such folder (the folder holding peterson2018/).")
+            config = with_data_root(config, args.data_root)
         return [with_output(config, args.out) if args.out else config]
     return default_configs(args.data_root, args.out or Path("runs/study"))
 
@@ -197,6 +200,12 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
     print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker"
           + (f", {format_eta(timing['seconds'] / workers)} on {workers}" if workers > 1 else "")
           + f" (estimate; {basis})")
+    if len(timing["per_model"]) > 1:
+        import statistics
+
+        longest = max(timing["per_model"], key=timing["per_model"].get)
+        print(f"  per model:  median {format_eta(statistics.median(timing['per_model'].values()))}, longest "
+              f"{longest} ({format_eta(timing['per_model'][longest])})")
     for item in plan.missing:
         print(f"  MISSING:    {item}")
     for note in [*plan.notes, *timing["notes"]]:

@@ -8,7 +8,8 @@ size where a local record states it (None: unknown, never guessed).
 
 * **measured on this run** when the run folder already has finished units: the median
   seconds of its finished image-model units (and of its zoo units), per unit;
-* else **calibrated on this machine** (:func:`calibrate`, cached per machine, repalign
+* else, for a zoo model, one zoo unit of the plan **run now** and timed (a second or so);
+* else, for an image model, **calibrated on this machine** (:func:`calibrate`, cached per machine, repalign
   version and transfer-task shape in ``REPALIGN_HOME/study_calibration.json``): the seconds
   per image of a random-init ResNet-18 (no download) at the study's batch size and device,
   scaled for each model by ``param_count x (img_size / 224)^2`` from the robustness tables
@@ -23,7 +24,6 @@ The figure is an estimate and says which basis it used.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -225,12 +225,11 @@ def _param_rows(plan: Any) -> Any:
     return _load_tables(str(plan.config.robustness.tables))
 
 
-@functools.lru_cache(maxsize=4)
 def _load_tables(folder: str) -> Any:
-    """The robustness tables indexed by model, read once per dry run (reading them logs)."""
-    from ..robustness import load_timm_results
+    """The robustness tables indexed by model (read once per process: reading them logs)."""
+    from .units import _timm_table
 
-    return load_timm_results(folder).set_index("model")
+    return _timm_table(folder).set_index("model")
 
 
 def parameter_download_bytes(plan: Any, weights: dict[str, dict[str, Any]], tables: Any = None) -> dict[str, int]:
@@ -301,17 +300,24 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
             per_model[uid] = statistics.median(costs[kind])
             basis[kind] = f"median of {len(costs[kind])} finished {kind} unit(s) of this run"
             continue
+        if kind == "zoo":  # a zoo unit is cheap and needs nothing missing: run one and time it
+            if "zoo" not in basis:
+                zoo_uid, zoo_seconds = uid, _time_zoo_unit(plan, uid)
+                basis["zoo"] = f"calibrated on this machine: one zoo unit run now ({zoo_uid}: {zoo_seconds:.2f} s)"
+            per_model[uid] = zoo_seconds
+            continue
         if cal is None:
-            grids = [_grid_shape(t) for t in plan.transfer_specs]
+            grids = [_grid_shape(t) for t in plan.transfer_specs if not t.is_zoo]
             cal = calibration or calibrate(plan.config.extraction.device, plan.config.extraction.batch_size,
                                            grids=grids)
-        factor = _size_factor(uid, tables, robustness_name) if kind == "image" else 0.0
+        factor = _size_factor(uid, tables, robustness_name)
         if factor is None:
             unknown_size += 1
             factor = 1.0
-        images = est["images_to_embed_per_model"] + extra_images if kind == "image" else 0
-        per_model[uid] = images * cal["seconds_per_image"] * factor + _fewshot_seconds(plan, kind, cal)
-        basis[kind] = f"calibrated on this machine (random-init ResNet-18, scaled by parameters x pixels; few-shot grid timed on synthetic {CALIBRATION_DIM}-d features)"
+        images = est["images_to_embed_per_model"] + extra_images
+        per_model[uid] = images * cal["seconds_per_image"] * factor + _fewshot_seconds(plan, cal)
+        basis[kind] = ("calibrated on this machine (random-init ResNet-18, scaled by parameters x pixels; "
+                       f"few-shot grid timed on synthetic {CALIBRATION_DIM}-d features)")
     total = float(sum(per_model.values()))
     if unknown_size:
         notes.append(f"{unknown_size} model(s) have no parameter count in the robustness tables: priced as a ResNet-18")
@@ -339,14 +345,24 @@ def _missing_transfer_images(plan: Any, notes: list[str]) -> int:
     return extra
 
 
-def _fewshot_seconds(plan: Any, kind: str, cal: dict[str, Any]) -> float:
-    """Seconds of a unit's few-shot grids: the calibrated time of each task's grid.
+def _time_zoo_unit(plan: Any, uid: str) -> float:
+    """Seconds of one zoo unit of this plan, run now (twice: the first pays for imports and set-up)."""
+    from .units import run_model_unit
+
+    run_model_unit(uid, plan.context())
+    t0 = time.perf_counter()
+    run_model_unit(uid, plan.context())
+    return time.perf_counter() - t0
+
+
+def _fewshot_seconds(plan: Any, cal: dict[str, Any]) -> float:
+    """Seconds of an image model's few-shot grids: the calibrated time of each task's grid.
 
     A task the calibration did not time (a calibration passed in by a caller) adds nothing.
     """
     seconds = 0.0
     for task in plan.transfer_specs:
-        if (kind == "zoo") != task.is_zoo:
+        if task.is_zoo:
             continue
         entry = (cal.get("grids") or {}).get(_grid_key(*_grid_shape(task)))
         if entry is not None:
