@@ -117,6 +117,8 @@ def _dry_run(configs: list[Any], args: argparse.Namespace) -> int:
         info["weights"] = weights
         info["estimate"]["seconds"] = round(timing["seconds"], 1)
         info["estimate"]["basis"] = timing["basis"]
+        # images of a transfer set that is not here, priced at its published size (not in images_to_embed)
+        info["estimate"]["images_priced_per_model"] = timing["priced_images_per_model"]
         info["estimate"]["seconds_per_model"] = {k: round(v, 2) for k, v in timing["per_model"].items()}
         info["notes"] = [*info["notes"], *timing["notes"]]
         reports.append((plan, info, timing))
