@@ -119,8 +119,8 @@ def _look_for_data(data_root: str | Path | None) -> tuple[Path | None, list[str]
     from ._paths import data_dir
     from .data.registry import registered_datasets
 
-    lines = ["real data: looking for peterson2018/ (no --data-root given): the registered copy, the data folder "
-             "($REPALIGN_DATA), then ../shared/data next to this folder or a parent"]
+    lines = [("real data: looking for peterson2018/ (no --data-root given): the registered copy, the data folder "
+              "($REPALIGN_DATA), then ../shared/data next to this folder or a parent")]
     try:
         registered = registered_datasets().get("peterson2018")
     except RepalignError as exc:  # a damaged registry must not sink the demo; say so
