@@ -88,7 +88,7 @@ def methods_text(cov: str | None, k: int) -> list[str]:
         "Correlations are Pearson's r across models with two-sided t-test p-values and Fisher-z confidence intervals. "
         + (f"Partial correlations remove {pretty_column(cov)} from both variables by least squares (as pingouin's partial_corr). "
            if cov else ""),
-        f"High / mid / low groups are the {k} models with the highest alignment, the {k} nearest the mean alignment and the {k} "
+        f"High / mid / low groups are the {k} model{'s' if k != 1 else ''} with the highest alignment, the {k} nearest the mean alignment and the {k} "
         "lowest; ties are broken by table order. z² = ((x − mean)/sd)² of the alignment over the models of the test.",
         "The quadratic regression is ordinary least squares on centred alignment and its square. The two-lines test follows "
         "Simonsohn (2018, Advances in Methods and Practices in Psychological Science 1(4), 538–555): a penalised cubic spline "

@@ -125,6 +125,19 @@ class ReportContext:
     palette: dict[str, str] = field(default_factory=dict)
     simulated: bool = False
 
+    def fewshot_tasks(self) -> list[str | None]:
+        """The transfer tasks with few-shot columns in the report (``None``: the first task's
+        unprefixed columns), first task first."""
+        tasks = [t for t, heads in self.columns.fewshot.items() if any(c in self.fewshot for p in heads.values() for _, c in p)]
+        return sorted(tasks, key=lambda t: t is not None)
+
+    def task_label(self, task: str | None) -> str:
+        """The task's name for headings (``a (zoo)``; ``cifar100`` for a task named after its data)."""
+        info = self.run.fewshot_tasks.get(task)
+        if info is not None:
+            return info.label
+        return task if task is not None else (self.run.fewshot_dataset or "the first transfer task")
+
     @property
     def cov(self) -> str | None:
         return self.covariates[0] if self.covariates else None
