@@ -325,7 +325,8 @@ def _label_points(ax: Any, names: Sequence[str], x: np.ndarray, y: np.ndarray) -
                     fontsize=6.5, color="#333333")
 
 
-def explorer_scatter(frame: pd.DataFrame, alignments: Sequence[str], outcome: str, colors: pd.Series, palette: dict[str, str]) -> Any:
+def explorer_scatter(frame: pd.DataFrame, alignments: Sequence[str], outcome: str, colors: pd.Series, palette: dict[str, str],
+                     *, ylabel: str | None = None) -> Any:
     """The explorer's static twin: ``outcome`` against each alignment metric (at most four
     panels), one point per model coloured by ``colors`` (family or source), ids written beside
     the points when there are at most 20 models."""
@@ -345,7 +346,7 @@ def explorer_scatter(frame: pd.DataFrame, alignments: Sequence[str], outcome: st
                               rows[outcome].astype(float).to_numpy())
             ax.set_xlabel(f"{pretty_column(metric)} alignment")
             ax.set_title(f"{pretty_column(metric)} (n = {len(rows)})")
-        axes[0].set_ylabel(f"{pretty_column(outcome)} (%)")
+        axes[0].set_ylabel(f"{ylabel or pretty_column(outcome)} (%)")
         _category_legend(fig, palette, sub["_c"].tolist(), str(colors.name or ""))
     return fig
 

@@ -138,6 +138,19 @@ class ReportContext:
             return info.label
         return task if task is not None else (self.run.fewshot_dataset or "the first transfer task")
 
+    def column_label(self, column: str) -> str:
+        """:func:`pretty_column`, naming the first task too when the run has several
+        (``a: 1-shot, linear probe`` beside ``b: 1-shot, linear probe``)."""
+        from ..results import parse_column
+        from .format import pretty_column
+
+        text = pretty_column(column)
+        info = parse_column(column)
+        if info.kind == "fewshot" and info.task is None and len(self.columns.fewshot) > 1:
+            first = self.run.fewshot_tasks.get(None)
+            text = f"{first.name if first is not None and first.name else 'first task'}: {text}"
+        return text
+
     @property
     def cov(self) -> str | None:
         return self.covariates[0] if self.covariates else None

@@ -128,7 +128,8 @@ def model_table(ctx: ReportContext) -> ModelTable:
         spec.append(("n_domains", "alignment", 0, "domains"))
     many_domains = sum(len(v) for v in cols.per_domain.values()) > 12
     for metric, per in cols.per_domain.items():
-        spec += [(c, "domains", 3, "plain") for c in per]
+        if len(per) > 1:  # one domain's column repeats its aggregate: left out
+            spec += [(c, "domains", 3, "plain") for c in per]
     for task, heads in cols.fewshot.items():
         for pairs in heads.values():
             spec += [(c, "fewshot", 2, "plain") for _, c in pairs]
@@ -192,10 +193,12 @@ def models_section(rep: Report, ctx: ReportContext) -> Section:
             "figure_explorer", "", "Explore: any alignment metric against any outcome.",
             "Pick the x and y columns from the menus; every point is a model (hover for its id; click a legend entry to hide a "
             f"{ctx.colors.name}, double-click to show only it; drag to zoom, double-click to reset).",
-            *live.explorer_plot(ctx.frame, ctx.align, outcomes, colors=ctx.colors, palette=ctx.palette),
+            *live.explorer_plot(ctx.frame, ctx.align, outcomes, colors=ctx.colors, palette=ctx.palette,
+                                names={c: ctx.column_label(c) for c in outcomes}),
             alt="Scatter plot of an outcome against an alignment metric, one point per model", height=460,
-            png=to_png(static.explorer_scatter(ctx.frame, ctx.align, outcomes[0], ctx.colors, ctx.palette)),
-            png_note=f"The static figure shows the page's first view, {pretty_column(outcomes[0])} against "
+            png=to_png(static.explorer_scatter(ctx.frame, ctx.align, outcomes[0], ctx.colors, ctx.palette,
+                                               ylabel=ctx.column_label(outcomes[0]))),
+            png_note=f"The static figure shows the page's first view, {ctx.column_label(outcomes[0])} against "
                      f"{'each alignment metric' if len(ctx.align) > 1 else pretty_column(ctx.align[0])}."))
     if any(len(v) > 1 for v in cols.per_domain.values()) and ctx.n_models <= 40:
         rep.add(sec, "plot", Plot(

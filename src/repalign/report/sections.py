@@ -289,8 +289,8 @@ def ushape_section(rep: Report, ctx: ReportContext, scatter: Any) -> pd.DataFram
         "z² r (p)": [f"{format_r(r.z2_r)} ({format_p(r.z2_p_val)})" for r in u.itertuples()],
         "quadratic b₂ (p)": [f"{format_number(r.quadratic_b2_std, 2)} ({format_p(r.quadratic_p_val)})" for r in u.itertuples()],
         "vertex in range": ["yes" if r.quadratic_vertex_inside else "no" for r in u.itertuples()],
-        "slope below (p)": [f"{r.two_lines_b1:.3g} ({format_p(r.two_lines_p1)})".replace("-", "−") for r in u.itertuples()],
-        "slope above (p)": [f"{r.two_lines_b2:.3g} ({format_p(r.two_lines_p2)})".replace("-", "−") for r in u.itertuples()],
+        "slope below (p)": [f"{format_number(r.two_lines_b1, 2)} ({format_p(r.two_lines_p1)})" for r in u.itertuples()],
+        "slope above (p)": [f"{format_number(r.two_lines_b2, 2)} ({format_p(r.two_lines_p2)})" for r in u.itertuples()],
         "two lines": verdict,
     }, index=[pretty_column(a) for a in u["alignment"]])
     emphasis = pd.DataFrame({c: [False] * len(u) for c in cells.columns})
