@@ -87,6 +87,11 @@ def compare(name: str, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def main() -> None:
     from threadpoolctl import threadpool_limits
 
+    from repalign import _threads
+
+    # repalign applies its thread plan when it fits (BLAS pools included), which would undo a
+    # bare threadpool_limits(1) for the scikit-learn side: fix the plan's budget instead.
+    _threads.set_thread_override(1)
     threadpool_limits(1)
     iso = compare("isotropic", *isotropic())
     power = compare("power-law", *make_features())
