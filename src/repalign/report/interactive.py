@@ -278,7 +278,8 @@ def explorer_plot(
     for t, c in zip(traces, cats):
         block = sub[sub["_c"] == c]
         t["x"], t["y"], t["text"] = block[xs[0]].astype(float).tolist(), block[ys[0]].astype(float).tolist(), block["model"].astype(str).tolist()
-        t["hovertemplate"] = "<b>%{text}</b><br>x: %{x:.3f}<br>y: %{y:.2f}<extra>" + c + "</extra>"
+        # the axis titles follow the menus, so the tooltip names the columns shown
+        t["hovertemplate"] = "<b>%{text}</b><br>%{xaxis.title.text}: %{x:.3f}<br>%{yaxis.title.text}: %{y:.2f}<extra>" + c + "</extra>"
     menus = [
         {"buttons": [{"label": pretty_column(col), "method": "update", "args": [{"x": arrays(col)}, {"xaxis.title.text": pretty_column(col)}]} for col in xs],
          "x": 0.0, "y": 1.22, "xanchor": "left", "yanchor": "top", "showactive": True, "direction": "down"},
