@@ -87,7 +87,7 @@ def pretty_column(name: str) -> str:
     if name in _METRIC_NAMES:
         return _METRIC_NAMES[name]
     if "fewshot_" in name:
-        from ..results import parse_column
+        from ..results import parse_column  # here, so importing this module stays free of numpy / pandas
 
         info = parse_column(name)
         if info.kind == "fewshot":
