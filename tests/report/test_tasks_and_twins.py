@@ -102,3 +102,16 @@ def test_first_task_without_a_manifest(two_task_study, tmp_path):
     with pytest.raises(InputError, match="several datasets 'a', 'b' and no manifest.json"):
         load_run(copy)
     assert load_run(copy, fewshot_dataset="b").fewshot_dataset == "b"
+
+
+def test_one_task_chosen(two_task_study):
+    """fewshot_dataset= reports that task alone: its numbers, not the study's first task's under its name."""
+    out, _ = two_task_study
+    run = load_run(out, fewshot_dataset="b")
+    long = pd.read_parquet(out / "fewshot.parquet")
+    b = long[(long["dataset"] == "b") & (long["head"] == "mlp1") & (long["shots"] == 4)].groupby("model")["accuracy"].mean()
+    got = run.results.set_index("model")["fewshot_mlp1_4"]
+    pd.testing.assert_series_equal(got.loc[b.index], b, check_names=False)
+    assert not [c for c in run.results.columns if c.startswith(("a_fewshot", "b_fewshot"))]
+    assert "fewshot_linear_2" not in run.results.columns  # task a's n = 2 is gone
+    assert any("task 'b' only" in n for n in run.notes)

@@ -32,6 +32,7 @@ from ..results import (
     classify_columns,
     fewshot_wide,
     fill_from_long,
+    parse_column,
 )
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,11 @@ def _read_fewshot(run: RunData, long: pd.DataFrame, fewshot_dataset: str | None,
     datasets = dict(_task_datasets(run))
     if fewshot_dataset is not None or len(names) <= 1:
         wide, run.fewshot_dataset, run.fewshot_seeds = fewshot_wide(long, dataset=fewshot_dataset, what=what)
+        stale = [c for c in run.results.columns if parse_column(c).kind == "fewshot"]
+        if fewshot_dataset is not None and len(names) > 1 and stale:
+            # the results table's few-shot columns belong to the study's task order; this task's come from the long table
+            run.results = run.results.drop(columns=stale)
+            run.notes.append(f"few-shot columns of task {fewshot_dataset!r} only (fewshot_dataset=), from the few-shot table")
         run.fewshot_tasks[None] = FewshotTask(run.fewshot_dataset, datasets.get(str(run.fewshot_dataset), run.fewshot_dataset),
                                               run.fewshot_seeds)
         _merge(run, wide, "few-shot table")
