@@ -126,6 +126,7 @@ def provenance_section(rep: Report, ctx: ReportContext) -> None:
         units = _unit_rows(run.units)
         cells = units.set_index("model")[["weights", "weights_sha256", "stimuli", "seconds"]].copy()
         cells["weights_sha256"] = [s[:16] + "…" if len(s) > 17 else s for s in cells["weights_sha256"]]
+        cells["seconds"] = [f"{float(v):.2f}" if str(v).strip() not in ("", "None", "nan") else "–" for v in cells["seconds"]]
         cells.columns = ["weights", "weights SHA-256", "stimuli fingerprints", "seconds"]
         cells = cells.astype(str)
         rep.add(sec, "table", Table("table_units", "", "Units of work.",
