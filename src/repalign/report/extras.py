@@ -185,6 +185,10 @@ def real_section(real: pd.DataFrame) -> ReportSection:
             cells[f"{m} ceiling"] = [f"{a:.3f}–{b:.3f}" if pd.notna(a) else "–" for a, b in zip(real[lo], real[hi])]
     if ceiling:
         caption += " Noise ceilings (lower–upper) from split halves of the participants."
+        without = [str(d) for d, v in zip(real["domain"], real[ceiling[0]]) if pd.isna(v)]
+        if without:
+            caption += (f" – : no ceiling for {', '.join(dict.fromkeys(without))} (this copy of the dataset has no "
+                        "split-half matrices for that domain).")
     models = list(dict.fromkeys(real["model"].astype(str)))
     domains = list(dict.fromkeys(real["domain"].astype(str)))
     return ReportSection(
