@@ -84,7 +84,11 @@ def test_every_interactive_figure_has_a_png_twin(two_task_study, tmp_path):
     _, outputs = two_task_study
     from repalign.report import write_report
 
-    _assert_twins(write_report(outputs["report"].parent.parent))
+    study_report = write_report(outputs["report"].parent.parent)
+    _assert_twins(study_report)
+    # zoo models are synthetic: provenance says so instead of calling them randomly initialised
+    units = pd.read_csv(study_report.tables["table_units"]["csv"], dtype=str)
+    assert set(units["weights"]) == {"synthetic (zoo settings)"}
     # a small run with per-domain alignment: explorer, per-domain bars, per-model curves, analysis figures
     out = build_report(make_run(tmp_path / "run", n_models=12), title="twelve")
     assert {"figure_explorer", "figure_domains", "figure_model_fewshot", "figure_scatter"} <= set(out.figures)

@@ -78,7 +78,8 @@ def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 stimuli.append(f"{task}: {str(info['stimulus_fingerprint'])[:16]}")
         rows.append({
             "model": rec.get("model", uid),
-            "weights": str(config.get("weights") or "–"),
+            # a zoo model is synthetic: its "weights" are the zoo settings (their digest is the hash)
+            "weights": "synthetic (zoo settings)" if config.get("source") == "zoo" else str(config.get("weights") or "–"),
             "weights_sha256": str(config.get("weights_sha256") or "–"),
             "weights_file": str(config.get("weights_file") or "–"),
             "stimuli": "; ".join(stimuli) or "–",
