@@ -155,6 +155,9 @@ def _animals_features(name: str, n: int | None = None) -> Callable[[Path, Callab
 
 def _lite0_cifar10(cwd: Path, shared: Callable[[], Path]) -> None:
     """lite0_cifar10.npz as the README's ImageFolder extract command writes it (real lite0, labels stored)."""
+    data = shared()  # the command itself names no shared data: skip (never fail) without it, else link it
+    if not (cwd.parent / "shared").exists():
+        (cwd.parent / "shared").symlink_to(data.parent, target_is_directory=True)
     _repalign(["extract", "efficientnet-lite:lite0", "../shared/data/cifar10/test", "--max-per-class", "20",
                "--out", "lite0_cifar10.npz", "-q"], cwd, timeout=TIMEOUT_S, check=True)
 

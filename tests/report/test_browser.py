@@ -117,3 +117,25 @@ def test_compact_report_in_the_browser(browser, tmp_path):
     assert "compact report" in text and "left out" not in text.lower()
     assert all(f"model_{i:03d}" in text for i in range(4))
     page.close()
+
+
+def test_explorer_menu_and_hover_name_the_columns(browser, built_report):
+    """Picking another outcome from the explorer's y menu redraws it, and the tooltip names the
+    model and the two columns shown (not a bare x / y)."""
+    _, out = built_report
+    page, _, errors = _open(browser, out.html)
+    plot = "#figure_explorer-plot"
+    page.locator(f"{plot} .updatemenu-header-group").nth(1).click()
+    page.wait_for_timeout(600)  # the list fades in; a long one scrolls inside the plot, so pick an entry near its top
+    page.locator(f"{plot} .updatemenu-dropdown-button", has_text="5-shot, linear probe").first.click()
+    page.wait_for_function(f"document.querySelector('{plot}').layout.yaxis.title.text === '5-shot, linear probe (%)'", timeout=5_000)
+    page.wait_for_timeout(600)  # the points move to their new places
+    point = page.locator(f"{plot} .scatterlayer .trace .points path").nth(3)
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(f"{plot} .hoverlayer .hovertext", timeout=5_000)
+    hover = page.text_content(f"{plot} .hoverlayer")
+    assert "model_" in hover and "Pearson ρ:" in hover and "5-shot, linear probe (%):" in hover
+    assert errors == []
+    page.close()

@@ -49,8 +49,8 @@ def test_files_and_self_contained_html(report):
     scripts = re.findall(r"<script([^>]*)>", page)
     assert scripts.count(' id="report-script"') == 1
     assert all(t == ' id="report-script"' or t.startswith(' type="application/json" class="plot-spec"') for t in scripts)
-    # every analysis figure: an interactive twin on the page and a PNG on disk
-    assert len(out.figures) == 5
+    # every interactive figure on the page has a PNG twin on disk (five analysis figures and the explorer)
+    assert sorted(re.findall(r'data-target="([^"]+)-plot"', text)) == sorted(out.figures) and len(out.figures) == 6
     for key, path in out.figures.items():
         assert path.read_bytes().startswith(PNG_MAGIC) and f'id="{key}"' in text and f'data-target="{key}-plot"' in text
     for heading in (

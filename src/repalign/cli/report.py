@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--k", type=int, default=None, help="models per high/mid/low group (default: 5)")
     p.add_argument("--title", help="report title")
-    p.add_argument("--fewshot-dataset", help="few-shot dataset to report when fewshot.* holds several")
+    p.add_argument("--fewshot-dataset", help="report only this transfer task of fewshot.* (default: every task, the first as fewshot_*, the others as <task>_fewshot_*)")
     p.add_argument(
         "--similarity-models",
         metavar="IDS",

@@ -143,7 +143,7 @@ def _choose_columns(run: RunData, alignments: Any, outcomes: Any, covariate: Any
     check_columns(frame, align, role="alignment column")
     if outcomes is not None:
         outs = expand_columns(frame, outcomes, role="outcome")
-        fewshot = [c for c in outs if parse_column(c).kind == "fewshot" and parse_column(c).task is None]
+        fewshot = [c for c in outs if parse_column(c).kind == "fewshot"]
         others = [c for c in outs if c not in fewshot]
     else:
         fewshot, others = defaults["fewshot"], defaults["robustness"]
@@ -160,7 +160,7 @@ def _context(run: RunData, align, fewshot, others, covs, k: int, confidence: flo
     frame = run.results
     colors, palette, _ = color_models(frame)
     models = frame["model"].astype(str) if "model" in frame.columns else pd.Series([], dtype=str)
-    simulated = bool(len(models)) and (all(model_source(m) == "zoo" for m in models) or run.fewshot_dataset == "zoo")
+    simulated = bool(len(models)) and (all(model_source(m) == "zoo" for m in models) or run.simulated_transfer)
     return ReportContext(run, frame, classify_columns(frame), align, fewshot, others, covs, k, confidence,
                          colors=colors, palette=palette, simulated=simulated)
 
@@ -188,8 +188,8 @@ def _analysis_sections(rep: Report, ctx: ReportContext, similarity_models: Seque
                                errors="skip")
         rep.tables.append(Table("analysis", "", "", "", pd.DataFrame(), ctx.analysis.assign(
             **{c: ctx.analysis[c].map(lambda m: ";".join(m) if isinstance(m, list) else m) for c in ctx.analysis.columns if c.endswith("_models")})))
-        if ctx.fewshot:
-            fewshot_section(rep, ctx)
+        for task in ctx.fewshot_tasks():
+            fewshot_section(rep, ctx, task)
         if ctx.others:
             robustness_section(rep, ctx)
         heads = ctx.columns.fewshot.get(None, {})
@@ -269,7 +269,7 @@ def build_report(
     rep.notes.extend(run.notes)
     from .extras import folder_sections
 
-    extras = [_caller_section(rep, s) for s in [*folder_sections(run.folder, run.results, run.fewshot_dataset), *sections]]
+    extras = [_caller_section(rep, s) for s in [*folder_sections(run.folder, run.results, "zoo" if run.simulated_transfer else run.fewshot_dataset), *sections]]
     positions = {s.key: s.position for s in [*sections]}
     analysis = _analysis_sections(rep, ctx, similarity_models)
     real = [s for s in extras if s.kind == "real data"]

@@ -32,6 +32,7 @@ from ..results import (
     classify_columns,
     fewshot_wide,
     fill_from_long,
+    parse_column,
 )
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ __all__ = [
     "read_table",
     "load_run",
     "fewshot_columns",
+    "FewshotTask",
 ]
 
 #: Columns of the alignment-by-layer table (``alignment_layers.parquet``; plus ``model``).
@@ -100,12 +102,31 @@ def fewshot_columns(frame: pd.DataFrame) -> dict[str, list[tuple[int, str]]]:
 
 
 @dataclass
+class FewshotTask:
+    """One transfer task of a run: its name (the ``dataset`` value of the long few-shot table,
+    and the column prefix of a further task), the image set it was run on, and seeds per cell."""
+
+    name: str | None
+    dataset: str | None = None
+    seeds: int | None = None
+
+    @property
+    def label(self) -> str:
+        """``a (zoo)``, or the name alone when the task is named after its dataset."""
+        if self.name is None:
+            return self.dataset or "few-shot task"
+        return self.name if self.dataset in (None, self.name) else f"{self.name} ({self.dataset})"
+
+
+@dataclass
 class RunData:
     """A results table ready for analysis, with where it came from.
 
     ``manifest`` and ``units`` are the run folder's ``manifest.json`` and its unit records
     (``units/*/record.json``), when present: the report's provenance section reads them.
     ``layers`` is the optional alignment-by-layer table (``alignment_layers.*``).
+    ``fewshot_tasks`` maps the task prefix of the few-shot columns (``None`` for the first
+    task's ``fewshot_<head>_<n>``, else the task name of ``<task>_fewshot_<head>_<n>``) to the task.
     """
 
     results: pd.DataFrame
@@ -120,6 +141,13 @@ class RunData:
     layers: pd.DataFrame | None = None
     ceilings: pd.DataFrame | None = None
     folder: Path | None = None
+    fewshot_tasks: dict[str | None, FewshotTask] = field(default_factory=dict)
+
+    @property
+    def simulated_transfer(self) -> bool:
+        """Whether the (first) few-shot task ran on the synthetic zoo."""
+        first = self.fewshot_tasks.get(None)
+        return self.fewshot_dataset == "zoo" or (first is not None and first.dataset == "zoo")
 
 
 def _merge(run: RunData, derived: pd.DataFrame, what: str) -> None:
@@ -161,20 +189,15 @@ def load_run(path: str | os.PathLike[str], *, fewshot_dataset: str | None = None
             raise DataNotFoundError(f"{p}: no results table ({', '.join(_RESULT_NAMES)}).")
         results = read_table(results_path, what="results table")
         run = RunData(results=results, source=p, notes=notes, folder=p)
+        _read_provenance(run, p)
         fewshot_path = _find(p, "fewshot")
         if fewshot_path is not None:
-            long = read_table(fewshot_path, what="few-shot table")
-            wide, run.fewshot_dataset, run.fewshot_seeds = fewshot_wide(
-                long, dataset=fewshot_dataset, what=str(fewshot_path)
-            )
-            run.fewshot = long
-            _merge(run, wide, "few-shot table")
+            _read_fewshot(run, read_table(fewshot_path, what="few-shot table"), fewshot_dataset, str(fewshot_path))
         alignment_path = _find(p, "alignment")
         if alignment_path is not None:
             long = read_table(alignment_path, what="alignment table")
             run.alignment = long
             _merge(run, alignment_wide(long, what=str(alignment_path)), "alignment table")
-        _read_provenance(run, p)
     else:
         run = RunData(results=read_table(p, what="results table"), source=p, notes=notes)
     if run.results.empty:
@@ -183,6 +206,57 @@ def load_run(path: str | os.PathLike[str], *, fewshot_dataset: str | None = None
         dup = run.results.loc[run.results["model"].duplicated(), "model"].astype(str).tolist()
         raise InputError(f"{p}: model(s) {preview(dup)} appear more than once in the results table.")
     return run
+
+
+def _task_datasets(run: RunData) -> list[tuple[str, str | None]]:
+    """``(name, dataset)`` of the study's transfer tasks, in config order (``manifest.json``)."""
+    tasks = ((run.manifest or {}).get("config") or {}).get("transfer") or []
+    return [(str(t["name"]), t.get("dataset")) for t in tasks if isinstance(t, dict) and t.get("name") is not None]
+
+
+def _first_task(run: RunData, names: list[str], what: str) -> str:
+    """Which of several tasks owns the unprefixed ``fewshot_<head>_<n>`` columns.
+
+    The study's config order says (the first task); without a manifest, the one task whose
+    name prefixes no column of the results table. Anything else is ambiguous: an error.
+    """
+    ordered = [n for n, _ in _task_datasets(run) if n in names]
+    if ordered:
+        return ordered[0]
+    prefixed = {t for t in classify_columns(run.results).fewshot if t is not None}
+    unprefixed = [n for n in names if n not in prefixed]
+    if len(unprefixed) == 1:
+        return unprefixed[0]
+    raise InputError(f"{what}: few-shot results for several datasets {preview(names)} and no manifest.json saying which "
+                     "is the first transfer task; choose one (fewshot_dataset=..., --fewshot-dataset).")
+
+
+def _read_fewshot(run: RunData, long: pd.DataFrame, fewshot_dataset: str | None, what: str) -> None:
+    """Every transfer task of the long few-shot table as wide columns (the first task unprefixed,
+    a further task ``<task>_fewshot_<head>_<n>``), or only ``fewshot_dataset`` when given."""
+    run.fewshot = long
+    names = sorted(long["dataset"].dropna().astype(str).unique()) if "dataset" in long.columns else []
+    datasets = dict(_task_datasets(run))
+    if fewshot_dataset is not None or len(names) <= 1:
+        wide, run.fewshot_dataset, run.fewshot_seeds = fewshot_wide(long, dataset=fewshot_dataset, what=what)
+        stale = [c for c in run.results.columns if parse_column(c).kind == "fewshot"]
+        if fewshot_dataset is not None and len(names) > 1 and stale:
+            # the results table's few-shot columns belong to the study's task order; this task's come from the long table
+            run.results = run.results.drop(columns=stale)
+            run.notes.append(f"few-shot columns of task {fewshot_dataset!r} only (fewshot_dataset=), from the few-shot table")
+        run.fewshot_tasks[None] = FewshotTask(run.fewshot_dataset, datasets.get(str(run.fewshot_dataset), run.fewshot_dataset),
+                                              run.fewshot_seeds)
+        _merge(run, wide, "few-shot table")
+        return
+    first = _first_task(run, names, what)
+    for name in [first, *(n for n in [*datasets, *names] if n != first and n in names)]:
+        task = None if name == first else name
+        if task in run.fewshot_tasks:
+            continue
+        wide, _, seeds = fewshot_wide(long, dataset=name, task=task, what=what)
+        run.fewshot_tasks[task] = FewshotTask(name, datasets.get(name, name), seeds)
+        _merge(run, wide, f"few-shot table ({name})")
+    run.fewshot_dataset, run.fewshot_seeds = first, run.fewshot_tasks[None].seeds
 
 
 def _read_provenance(run: RunData, folder: Path) -> None:
@@ -228,7 +302,7 @@ def default_columns(frame: pd.DataFrame) -> dict[str, Any]:
     """The alignment, outcome and covariate columns a report uses by default."""
     cols = classify_columns(frame)
     alignments = [c for c in cols.alignment if _has_numbers(frame[c])]
-    fewshot = [c for c in cols.fewshot_columns(None) if _has_numbers(frame[c])]
+    fewshot = [c for task in cols.fewshot for c in cols.fewshot_columns(task) if _has_numbers(frame[c])]
     robust = [c for c in cols.robustness if _has_numbers(frame[c])]
     covariate = "imagenet_top1" if "imagenet_top1" in frame.columns and _has_numbers(frame["imagenet_top1"]) else None
     return {"alignments": alignments, "fewshot": fewshot, "robustness": robust, "covariate": covariate}

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..stats import correlation, z_squared
 from .data import read_table
+from .format import format_number
 from .model import ReportSection
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,11 @@ def theory_section(folder: Path) -> ReportSection:
     )
 
 
+def _r2(r: float) -> str:
+    """A correlation at two decimals with a true minus sign, as in the tables."""
+    return format_number(float(r), 2)
+
+
 def zoo_section(folder: Path, results: pd.DataFrame, fewshot_dataset: str | None) -> ReportSection | None:
     """The synthetic zoo by family, when the results are a zoo's (``family`` and ``level`` columns)."""
     if not {"family", "level", "triplet"} <= set(results.columns) or fewshot_dataset != "zoo":
@@ -151,14 +157,14 @@ def zoo_section(folder: Path, results: pd.DataFrame, fewshot_dataset: str | None
         f"{len(results)} synthetic models{size}: noisy and partly rotated copies of the teacher, and anti-aligned ones whose "
         "similarity ranking is reversed, each calibrated to a target triplet alignment without seeing the labels. The generator "
         f"controls alignment only; whatever shape few-shot accuracy takes is measured, not built in. Here {shots[0]}-shot probe "
-        f"accuracy {shape} (r = {lin['r']:.2f}, p = {lin['p_val']:.2g}, n = {int(lin['n'])}) and the paper's z² test "
-        f"{'supports' if u else 'does not support'} a U-shape (r = {z2['r']:.2f}, p = {z2['p_val']:.2g}): a label-trained head "
+        f"accuracy {shape} (r = {_r2(lin['r'])}, p = {lin['p_val']:.2g}, n = {int(lin['n'])}) and the paper's z² test "
+        f"{'supports' if u else 'does not support'} a U-shape (r = {_r2(z2['r'])}, p = {z2['p_val']:.2g}): a label-trained head "
         "cannot invert an anti-aligned space the way Bob inverts a channel he knows is flipped (docs/theory.md)."
     )
     return ReportSection(
         key="zoo", title="The synthetic zoo", intro=text,
         tables=[("The zoo by family.", "Alignment range and mean few-shot accuracy of each family.", cells, by_family.reset_index())],
-        findings=[f"Zoo: {shots[0]}-shot accuracy against triplet alignment r = {lin['r']:.2f}; against z² r = {z2['r']:.2f} "
+        findings=[f"Zoo: {shots[0]}-shot accuracy against triplet alignment r = {_r2(lin['r'])}; against z² r = {_r2(z2['r'])} "
                   f"({'a U-shape' if u else 'no U-shape'} with label-trained heads)."],
         kind="simulation", position="start",
     )
@@ -179,6 +185,10 @@ def real_section(real: pd.DataFrame) -> ReportSection:
             cells[f"{m} ceiling"] = [f"{a:.3f}–{b:.3f}" if pd.notna(a) else "–" for a, b in zip(real[lo], real[hi])]
     if ceiling:
         caption += " Noise ceilings (lower–upper) from split halves of the participants."
+        without = [str(d) for d, v in zip(real["domain"], real[ceiling[0]]) if pd.isna(v)]
+        if without:
+            caption += (f" – : no ceiling for {', '.join(dict.fromkeys(without))} (this copy of the dataset has no "
+                        "split-half matrices for that domain).")
     models = list(dict.fromkeys(real["model"].astype(str)))
     domains = list(dict.fromkeys(real["domain"].astype(str)))
     return ReportSection(

@@ -26,6 +26,11 @@ __all__ = [
     "correlation_by_shots",
     "alignment_scatter",
     "forest",
+    "similarity_panels",
+    "layer_curves",
+    "explorer_scatter",
+    "domain_bars",
+    "model_fewshot_curves",
 ]
 
 #: Okabe-Ito colours (distinguishable with colour-vision deficiencies).
@@ -275,4 +280,143 @@ def layer_curves(layers: pd.DataFrame) -> Any:
         ax.set_xlabel("depth (layer index, input to output)")
         ax.set_ylabel("alignment")
         ax.legend(loc="best")
+    return fig
+
+
+def _short_id(model: str) -> str:
+    """A model id without its source prefix, for labels inside a static figure (``zoo:noise-00`` -> ``noise-00``)."""
+    return model.partition(":")[2] or model
+
+
+def _spread(values: Sequence[float], gap: float) -> np.ndarray:
+    """Label positions at least ``gap`` apart, each as near its value as that allows (order kept)."""
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="stable")
+    out = v[order].copy()
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1] + gap)
+    out -= max(0.0, (out[-1] - v[order][-1]) / 2) if len(out) else 0.0
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1] + gap)
+    result = np.empty_like(out)
+    result[order] = out
+    return result
+
+
+def _category_legend(fig: Any, palette: dict[str, str], used: Sequence[str], title: str, extra: Sequence[Any] = ()) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=palette[c], label=str(c)) for c in dict.fromkeys(used)]
+    handles += list(extra)
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", title=title or None)
+
+
+def _label_points(ax: Any, names: Sequence[str], x: np.ndarray, y: np.ndarray) -> None:
+    """Write each id beside its point; ids of points that (nearly) coincide are stacked, not overprinted."""
+    span_x = float(np.ptp(x)) or 1.0
+    span_y = float(np.ptp(y)) or 1.0
+    placed: list[tuple[float, float]] = []
+    for name, xi, yi in sorted(zip(names, x, y), key=lambda t: (t[2], t[1])):
+        nx, ny = (xi - x.min()) / span_x, (yi - y.min()) / span_y
+        near = sum(1 for px, py in placed if abs(px - nx) < 0.12 and abs(py - ny) < 0.05)
+        placed.append((nx, ny))
+        ax.annotate(_short_id(name), (float(xi), float(yi)), xytext=(4, 3 + 8 * near), textcoords="offset points",
+                    fontsize=6.5, color="#333333")
+
+
+def explorer_scatter(frame: pd.DataFrame, alignments: Sequence[str], outcome: str, colors: pd.Series, palette: dict[str, str],
+                     *, ylabel: str | None = None) -> Any:
+    """The explorer's static twin: ``outcome`` against each alignment metric (at most four
+    panels), one point per model coloured by ``colors`` (family or source), ids written beside
+    the points when there are at most 20 models."""
+    mpl = _mpl()
+    metrics = list(alignments)[:4]
+    sub = frame.assign(_c=colors.astype(str).to_numpy())
+    with mpl.rc_context(_STYLE):
+        fig = new_figure(3.2 * len(metrics) + 1.6, 3.3)
+        axes = np.atleast_1d(fig.subplots(1, len(metrics), squeeze=False, sharey=True)[0])
+        for ax, metric in zip(axes, metrics):
+            rows = sub[["model", metric, outcome, "_c"]].dropna(subset=[metric, outcome])
+            for category, block in rows.groupby("_c", sort=False):
+                ax.scatter(block[metric].astype(float), block[outcome].astype(float), s=26, color=palette[category],
+                           edgecolors="white", linewidths=0.5, zorder=3)
+            if 0 < len(rows) <= 20:
+                _label_points(ax, rows["model"].astype(str).tolist(), rows[metric].astype(float).to_numpy(),
+                              rows[outcome].astype(float).to_numpy())
+            ax.set_xlabel(f"{pretty_column(metric)} alignment")
+            ax.set_title(f"{pretty_column(metric)} (n = {len(rows)})")
+        axes[0].set_ylabel(f"{ylabel or pretty_column(outcome)} (%)")
+        _category_legend(fig, palette, sub["_c"].tolist(), str(colors.name or ""))
+    return fig
+
+
+def domain_bars(frame: pd.DataFrame, per_domain: dict[str, list[str]]) -> Any:
+    """The per-domain figure's static twin: every model's alignment on every human domain,
+    one panel per metric (at most four), one bar group per model."""
+    mpl = _mpl()
+    metrics = [m for m, cols in per_domain.items() if cols][:4]
+    models = frame["model"].astype(str).tolist()
+    domains = list(dict.fromkeys(c[len(m) + 1 :] for m in metrics for c in per_domain[m]))
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+    with mpl.rc_context(_STYLE):
+        fig = new_figure(max(5.5, 0.32 * len(models) * max(1, len(domains)) ** 0.5 + 2.0), 2.1 * len(metrics) + 1.2)
+        axes = np.atleast_1d(fig.subplots(len(metrics), 1, squeeze=False, sharex=True)[:, 0])
+        x = np.arange(len(models), dtype=float)
+        width = 0.8 / max(1, len(domains))
+        for ax, metric in zip(axes, metrics):
+            for d_i, domain in enumerate(domains):
+                col = f"{metric}_{domain}"
+                if col in frame.columns:
+                    ax.bar(x + (d_i - (len(domains) - 1) / 2) * width, pd.to_numeric(frame[col], errors="coerce"), width,
+                           color=palette[d_i % len(palette)], label=domain)
+            ax.set_ylabel(f"{pretty_column(metric)}\nalignment")
+            values = pd.to_numeric(frame[[c for c in per_domain[metric] if c in frame.columns]].stack(), errors="coerce").dropna()
+            if len(values):  # bars start at zero (as the interactive twin's); the range ends just past the data
+                lo, hi = float(values.min()), float(values.max())
+                pad = 0.08 * max(hi - lo, abs(hi), abs(lo), 1e-3)
+                ax.set_ylim(min(0.0, lo - pad), max(0.0, hi + pad))
+            ax.grid(axis="x", visible=False)
+        axes[-1].set_xticks(x)
+        axes[-1].set_xticklabels([_short_id(m) for m in models], rotation=45, ha="right", fontsize=7.5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(domains), 6), title="human domain")
+    return fig
+
+
+def model_fewshot_curves(long: pd.DataFrame, palette: dict[str, str], colors: dict[str, str], *, title: str = "") -> Any:
+    """The per-model few-shot figure's static twin: mean accuracy against n, one line per model
+    and head (colour: the model's family or source; line style: the head); model ids at the
+    line ends when there are at most 12 models."""
+    from matplotlib.lines import Line2D
+
+    mpl = _mpl()
+    styles = {"linear": "-", "mlp1": "--", "mlp2": ":"}
+    shots = sorted(int(s) for s in long["shots"].unique())
+    models = list(dict.fromkeys(long["model"].astype(str)))
+    with mpl.rc_context(_STYLE):
+        fig = new_figure(6.6, 3.6)
+        ax = fig.subplots()
+        ends = []
+        for (model, head), block in long.groupby(["model", "head"], sort=False):
+            block = block.sort_values("shots")
+            ax.plot(block["shots"], block["accuracy"], marker="o", ms=3, lw=1.4, ls=styles.get(str(head), "-."),
+                    color=palette[colors[str(model)]], alpha=0.9)
+            ends.append((str(model), float(block["shots"].iloc[-1]), float(block["accuracy"].iloc[-1])))
+        _shot_axis(ax, shots)
+        ax.set_ylabel("accuracy (%)")
+        if title:
+            ax.set_title(title)
+        if 0 < len(models) <= 12:
+            last = {}
+            for model, x, y in ends:
+                last[model] = max(last.get(model, (x, y)), (x, y))
+            lo, hi = ax.get_ylim()
+            ys = _spread([y for _, y in last.values()], gap=(hi - lo) * 0.045)
+            for (model, (x, _)), y in zip(last.items(), ys):
+                ax.annotate(_short_id(model), (x, y), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center",
+                            color=palette[colors[model]], annotation_clip=False)
+        heads = list(dict.fromkeys(long["head"].astype(str)))
+        extra = [Line2D([], [], color="#444444", ls=styles.get(h, "-."), label=head_name(h)) for h in heads] if len(heads) > 1 else []
+        _category_legend(fig, palette, [colors[m] for m in models], "", extra)
     return fig

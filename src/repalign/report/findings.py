@@ -23,8 +23,8 @@ def _extremes(ctx: ReportContext) -> str | None:
     if len(values) < 2:
         return None
     hi, lo = values.loc[values[metric].idxmax()], values.loc[values[metric].idxmin()]
-    return (f"Most aligned ({pretty_column(metric)}): {hi['model']} ({hi[metric]:.3f}); least aligned: "
-            f"{lo['model']} ({lo[metric]:.3f}).")
+    return (f"Most aligned ({pretty_column(metric)}): {hi['model']} ({format_r(hi[metric])}); least aligned: "
+            f"{lo['model']} ({format_r(lo[metric])}).")
 
 
 def add_findings(rep: Report, ctx: ReportContext, u: pd.DataFrame | None, metric_table: pd.DataFrame | None) -> None:
@@ -68,14 +68,19 @@ def add_findings(rep: Report, ctx: ReportContext, u: pd.DataFrame | None, metric
         if len(sp) > 1:
             text += f" and least between {pretty_column(weakest.x)} and {pretty_column(weakest.y)} (r = {format_r(weakest.r)})"
         rep.findings.append(text + "; the paper reports 0.992 for Spearman vs triplet and 0.824 for Pearson vs triplet.")
-    fs = correlations_of(ctx.pairs(ctx.fewshot), "partial" if ctx.cov else "pearson")
-    if len(fs):
+    tasks = ctx.fewshot_tasks()
+    for task in tasks:  # one line per transfer task
+        columns = [c for pairs in ctx.columns.fewshot.get(task, {}).values() for _, c in pairs if c in ctx.fewshot]
+        fs = correlations_of(ctx.pairs(columns), "partial" if ctx.cov else "pearson")
+        if not len(fs):
+            continue
         best = fs.loc[fs.r.idxmax()]
         kind = "partial correlations" if ctx.cov else "correlations"
         n_sig = int(((fs.p_val < 0.05) & (fs.r > 0)).sum())
+        where = f" on {ctx.task_label(task)}" if len(tasks) > 1 else ""
         rep.findings.append(
-            f"Few-shot: {n_sig} of {len(fs)} alignment–accuracy {kind} are positive with p < 0.05; the largest is "
-            f"{pretty_column(best.alignment)} with {pretty_column(best.outcome)} accuracy, r = {format_r(best.r)} "
+            f"Few-shot{where}: {n_sig} of {len(fs)} alignment–accuracy {kind} are positive with p < 0.05; the largest is "
+            f"{pretty_column(best.alignment)} with {ctx.column_label(best.outcome)} accuracy, r = {format_r(best.r)} "
             f"{format_ci(best.ci_low, best.ci_high)} ({_p_text(best.p_val)}).")
 
 
@@ -88,7 +93,7 @@ def methods_text(cov: str | None, k: int) -> list[str]:
         "Correlations are Pearson's r across models with two-sided t-test p-values and Fisher-z confidence intervals. "
         + (f"Partial correlations remove {pretty_column(cov)} from both variables by least squares (as pingouin's partial_corr). "
            if cov else ""),
-        f"High / mid / low groups are the {k} models with the highest alignment, the {k} nearest the mean alignment and the {k} "
+        f"High / mid / low groups are the {k} model{'s' if k != 1 else ''} with the highest alignment, the {k} nearest the mean alignment and the {k} "
         "lowest; ties are broken by table order. z² = ((x − mean)/sd)² of the alignment over the models of the test.",
         "The quadratic regression is ordinary least squares on centred alignment and its square. The two-lines test follows "
         "Simonsohn (2018, Advances in Methods and Practices in Psychological Science 1(4), 538–555): a penalised cubic spline "

@@ -79,15 +79,20 @@ def pretty_column(name: str) -> str:
     --------
     >>> pretty_column("imagenet_a_top1"), pretty_column("fewshot_mlp2_5"), pretty_column("triplet")
     ('ImageNet-A top-1', '5-shot, 2-layer head', 'Triplet')
+    >>> pretty_column("cifar10_fewshot_linear_1")
+    'cifar10: 1-shot, linear probe'
     """
     if name in _OUTCOME_NAMES:
         return _OUTCOME_NAMES[name]
     if name in _METRIC_NAMES:
         return _METRIC_NAMES[name]
-    if name.startswith("fewshot_"):
-        parts = name.split("_")
-        if len(parts) == 3 and parts[2].isdigit():
-            return f"{parts[2]}-shot, {_HEAD_NAMES.get(parts[1], parts[1])}"
+    if "fewshot_" in name:
+        from ..results import parse_column  # here, so importing this module stays free of numpy / pandas
+
+        info = parse_column(name)
+        if info.kind == "fewshot":
+            text = f"{info.shots}-shot, {_HEAD_NAMES.get(str(info.head), info.head)}"
+            return f"{info.task}: {text}" if info.task else text
     return name
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .format import head_name, pretty_column
+from .format import pretty_column as _pretty
 
 __all__ = [
     "GROUP_COLORS",
@@ -166,6 +167,8 @@ def correlation_by_shots_plot(
             })
         _shot_axis(layout, x, shots, True)
         layout["yaxis" + y[1:]]["zeroline"] = True
+        if j:  # one correlation scale for every head, so the panels compare at a glance (as the PNG's sharey)
+            layout["yaxis" + y[1:]]["matches"] = "y"
         notes.append(_panel_title(x, y, head_name(head), layout))
     layout["yaxis"]["title"] = {"text": ylabel}
     return data, _layout(annotations=notes, **layout)
@@ -248,10 +251,22 @@ def scatter_plot(
     return data, _layout(annotations=notes, shapes=shapes, **layout)
 
 
+def _percent(column: str, label: str | None = None) -> str:
+    """An outcome's axis title: accuracies are in percent (the results schema), counts are not."""
+    return (label or pretty_column(column)) + ("" if column in ("param_count", "img_size") else " (%)")
+
+
 def explorer_plot(
-    frame: pd.DataFrame, xs: Sequence[str], ys: Sequence[str], *, colors: pd.Series, palette: Mapping[str, str]
+    frame: pd.DataFrame, xs: Sequence[str], ys: Sequence[str], *, colors: pd.Series, palette: Mapping[str, str],
+    names: Mapping[str, str] | None = None,
 ) -> tuple[list, dict]:
-    """Any alignment column against any outcome, chosen from two menus; every point named."""
+    """Any alignment column against any outcome, chosen from two menus; every point named
+    (``names``: menu labels of columns, default :func:`pretty_column`)."""
+    names = dict(names or {})
+
+    def pretty_column(col: str) -> str:  # noqa: F811 - the menus' names, when given
+        return names.get(col) or _pretty(col)
+
     traces = _points(frame, xs[0], ys[0], colors, palette, ("x", "y"), True)
     cats = [t["name"] for t in traces]
     sub = frame.assign(_c=colors.astype(str))
@@ -263,15 +278,16 @@ def explorer_plot(
     for t, c in zip(traces, cats):
         block = sub[sub["_c"] == c]
         t["x"], t["y"], t["text"] = block[xs[0]].astype(float).tolist(), block[ys[0]].astype(float).tolist(), block["model"].astype(str).tolist()
-        t["hovertemplate"] = "<b>%{text}</b><br>x: %{x:.3f}<br>y: %{y:.2f}<extra>" + c + "</extra>"
+        # the axis titles follow the menus, so the tooltip names the columns shown
+        t["hovertemplate"] = "<b>%{text}</b><br>%{xaxis.title.text}: %{x:.3f}<br>%{yaxis.title.text}: %{y:.2f}<extra>" + c + "</extra>"
     menus = [
         {"buttons": [{"label": pretty_column(col), "method": "update", "args": [{"x": arrays(col)}, {"xaxis.title.text": pretty_column(col)}]} for col in xs],
          "x": 0.0, "y": 1.22, "xanchor": "left", "yanchor": "top", "showactive": True, "direction": "down"},
-        {"buttons": [{"label": pretty_column(col), "method": "update", "args": [{"y": arrays(col)}, {"yaxis.title.text": pretty_column(col)}]} for col in ys],
+        {"buttons": [{"label": pretty_column(col), "method": "update", "args": [{"y": arrays(col)}, {"yaxis.title.text": _percent(col, pretty_column(col))}]} for col in ys],
          "x": 0.34, "y": 1.22, "xanchor": "left", "yanchor": "top", "showactive": True, "direction": "down"},
     ]
     layout = _layout(
-        xaxis=_axis(pretty_column(xs[0])), yaxis=_axis(pretty_column(ys[0])), updatemenus=menus,
+        xaxis=_axis(pretty_column(xs[0])), yaxis=_axis(_percent(ys[0], pretty_column(ys[0]))), updatemenus=menus,
         margin={"l": 64, "r": 18, "t": 96, "b": 52},
         legend={"orientation": "v", "x": 1.02, "y": 1, "title": {"text": str(colors.name or "")}},
         annotations=[{"text": "x:", "showarrow": False, "xref": "paper", "yref": "paper", "x": -0.02, "y": 1.2, "xanchor": "right"},
@@ -289,11 +305,15 @@ def model_fewshot_plot(long: pd.DataFrame, palette: Mapping[str, str], colors: M
     dashes = {"linear": "solid", "mlp1": "dash", "mlp2": "dot"}
     data = []
     shots = sorted(long["shots"].unique().tolist())
+    seen: set[str] = set()
     for (model, head), block in long.groupby(["model", "head"], sort=False):
         block = block.sort_values("shots")
+        # one legend entry per model (its heads toggle together; the line style tells them apart)
+        first = str(model) not in seen
+        seen.add(str(model))
         data.append({
             "type": "scatter", "mode": "lines+markers", "x": block["shots"].tolist(), "y": block["accuracy"].tolist(),
-            "name": f"{model} · {head_name(head)}", "legendgroup": str(model),
+            "name": str(model), "legendgroup": str(model), "showlegend": first,
             "line": {"color": palette[colors[model]], "dash": dashes.get(head, "dashdot"), "width": 1.6},
             "hovertemplate": f"<b>{model}</b><br>{head_name(head)}, n = %{{x}}: %{{y:.2f}}%<extra></extra>",
         })

@@ -125,6 +125,32 @@ class ReportContext:
     palette: dict[str, str] = field(default_factory=dict)
     simulated: bool = False
 
+    def fewshot_tasks(self) -> list[str | None]:
+        """The transfer tasks with few-shot columns in the report (``None``: the first task's
+        unprefixed columns), first task first."""
+        tasks = [t for t, heads in self.columns.fewshot.items() if any(c in self.fewshot for p in heads.values() for _, c in p)]
+        return sorted(tasks, key=lambda t: t is not None)
+
+    def task_label(self, task: str | None) -> str:
+        """The task's name for headings (``a (zoo)``; ``cifar100`` for a task named after its data)."""
+        info = self.run.fewshot_tasks.get(task)
+        if info is not None:
+            return info.label
+        return task if task is not None else (self.run.fewshot_dataset or "the first transfer task")
+
+    def column_label(self, column: str) -> str:
+        """:func:`pretty_column`, naming the first task too when the run has several
+        (``a: 1-shot, linear probe`` beside ``b: 1-shot, linear probe``)."""
+        from ..results import parse_column
+        from .format import pretty_column
+
+        text = pretty_column(column)
+        info = parse_column(column)
+        if info.kind == "fewshot" and info.task is None and len(self.columns.fewshot) > 1:
+            first = self.run.fewshot_tasks.get(None)
+            text = f"{first.name if first is not None and first.name else 'first task'}: {text}"
+        return text
+
     @property
     def cov(self) -> str | None:
         return self.covariates[0] if self.covariates else None

@@ -92,11 +92,13 @@ class ModelTable:
         return Table(self.key, "", "Models.", "", cells, pd.DataFrame(), notes=self.notes)
 
 
-def _short(column: str) -> str:
-    """A compact column heading: ``linear 5`` for ``fewshot_linear_5``, ``Pearson ρ · animals``."""
+def _short(column: str, first_task: str | None = None) -> str:
+    """A compact column heading: ``linear 5`` for ``fewshot_linear_5`` (``cifar100 linear 5``
+    when ``first_task`` names the first of several tasks), ``Pearson ρ · animals``."""
     info = parse_column(column)
     if info.kind == "fewshot":
-        return f"{info.task + ' ' if info.task else ''}{info.head} {info.shots}"
+        task = info.task or first_task
+        return f"{task + ' ' if task else ''}{info.head} {info.shots}"
     if info.kind == "domain_alignment":
         return f"{pretty_column(str(info.metric))} · {info.domain}"
     return pretty_column(column)
@@ -126,14 +128,17 @@ def model_table(ctx: ReportContext) -> ModelTable:
         spec.append(("n_domains", "alignment", 0, "domains"))
     many_domains = sum(len(v) for v in cols.per_domain.values()) > 12
     for metric, per in cols.per_domain.items():
-        spec += [(c, "domains", 3, "plain") for c in per]
+        if len(per) > 1:  # one domain's column repeats its aggregate: left out
+            spec += [(c, "domains", 3, "plain") for c in per]
     for task, heads in cols.fewshot.items():
         for pairs in heads.values():
             spec += [(c, "fewshot", 2, "plain") for _, c in pairs]
     spec += [(c, "robustness", 2, "plain") for c in cols.robustness]
     spec += [(c, "imagenet", 2, "plain") for c in ("imagenet_top1", "imagenet_top5") if c in frame.columns]
+    first = ctx.run.fewshot_tasks[None].name if None in ctx.run.fewshot_tasks else None
+    first = (first or "first") if len(cols.fewshot) > 1 else None
     for name, group, _, kind in spec:
-        label = {"interval": f"{pretty_column(name)} CI", "domains": "domains"}.get(kind, _short(name))
+        label = {"interval": f"{pretty_column(name)} CI", "domains": "domains"}.get(kind, _short(name, first))
         title = {"domains": "human domains averaged / domains the dataset has"}.get(kind, name)
         columns.append(Column(label, group, title, shown=not (group == "domains" and many_domains), ci=kind == "interval"))
     rows = []
@@ -174,7 +179,9 @@ def model_table(ctx: ReportContext) -> ModelTable:
 
 def models_section(rep: Report, ctx: ReportContext) -> Section:
     """Every model by id: the table, the explorer, per-domain alignment and per-model few-shot curves."""
+    from . import figures as static
     from . import interactive as live
+    from .figures import to_png
 
     sec = rep.section("models", "Models", f"The {ctx.n_models} model{'s' if ctx.n_models != 1 else ''} of this run, "
                       f"coloured by {ctx.colors.name}.", kind="simulation" if ctx.simulated else "")
@@ -186,22 +193,35 @@ def models_section(rep: Report, ctx: ReportContext) -> Section:
             "figure_explorer", "", "Explore: any alignment metric against any outcome.",
             "Pick the x and y columns from the menus; every point is a model (hover for its id; click a legend entry to hide a "
             f"{ctx.colors.name}, double-click to show only it; drag to zoom, double-click to reset).",
-            *live.explorer_plot(ctx.frame, ctx.align, outcomes, colors=ctx.colors, palette=ctx.palette),
-            alt="Scatter plot of an outcome against an alignment metric, one point per model", height=460))
+            *live.explorer_plot(ctx.frame, ctx.align, outcomes, colors=ctx.colors, palette=ctx.palette,
+                                names={c: ctx.column_label(c) for c in outcomes}),
+            alt="Scatter plot of an outcome against an alignment metric, one point per model", height=460,
+            png=to_png(static.explorer_scatter(ctx.frame, ctx.align, outcomes[0], ctx.colors, ctx.palette,
+                                               ylabel=ctx.column_label(outcomes[0]))),
+            png_note=f"The static figure shows the page's first view, {ctx.column_label(outcomes[0])} against "
+                     f"{'each alignment metric' if len(ctx.align) > 1 else pretty_column(ctx.align[0])}."))
     if any(len(v) > 1 for v in cols.per_domain.values()) and ctx.n_models <= 40:
         rep.add(sec, "plot", Plot(
             "figure_domains", "", "Alignment on each human domain.",
             "Alignment of each model with each human domain (menu: the metric). The aggregate columns are the means of these bars.",
-            *live.domain_bars_plot(ctx.frame, cols.per_domain), alt="Bar chart of alignment per model and domain", height=400))
-    long = fewshot_long(ctx.frame)
-    if len(long) and ctx.n_models <= 40:
+            *live.domain_bars_plot(ctx.frame, cols.per_domain), alt="Bar chart of alignment per model and domain", height=400,
+            png=to_png(static.domain_bars(ctx.frame, cols.per_domain))))
+    tasks = ctx.fewshot_tasks() or [t for t in cols.fewshot]
+    for task in tasks:
+        long = fewshot_long(ctx.frame, task=task)
+        if not len(long) or ctx.n_models > 40:
+            continue
         colors = dict(zip(ctx.frame["model"].astype(str), ctx.colors))
+        of = f" on {ctx.task_label(task)}" if len(tasks) > 1 else ""
         rep.add(sec, "plot", Plot(
-            "figure_model_fewshot", "", "Few-shot accuracy of every model.",
+            "figure_model_fewshot" + ("" if task is None else "_" + "".join(ch if ch.isalnum() else "_" for ch in task)), "",
+            f"Few-shot accuracy of every model{of}.",
             "Mean accuracy over seeds against examples per class, one line per model and head (solid: linear probe, dashed: "
             "1-layer head, dotted: 2-layer head); click a model in the legend to hide it.",
             *live.model_fewshot_plot(long.assign(model=long["model"].astype(str)), ctx.palette, colors),
-            alt="Line chart of few-shot accuracy per model", height=440))
+            alt=f"Line chart of few-shot accuracy per model{of}", height=440,
+            png=to_png(static.model_fewshot_curves(long.assign(model=long["model"].astype(str)), ctx.palette, colors,
+                                                   title=ctx.task_label(task) if len(tasks) > 1 else ""))))
     return sec
 
 

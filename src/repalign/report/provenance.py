@@ -78,7 +78,8 @@ def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 stimuli.append(f"{task}: {str(info['stimulus_fingerprint'])[:16]}")
         rows.append({
             "model": rec.get("model", uid),
-            "weights": str(config.get("weights") or "–"),
+            # a zoo model is synthetic: its "weights" are the zoo settings (their digest is the hash)
+            "weights": "synthetic (zoo settings)" if config.get("source") == "zoo" else str(config.get("weights") or "–"),
             "weights_sha256": str(config.get("weights_sha256") or "–"),
             "weights_file": str(config.get("weights_file") or "–"),
             "stimuli": "; ".join(stimuli) or "–",
@@ -126,6 +127,7 @@ def provenance_section(rep: Report, ctx: ReportContext) -> None:
         units = _unit_rows(run.units)
         cells = units.set_index("model")[["weights", "weights_sha256", "stimuli", "seconds"]].copy()
         cells["weights_sha256"] = [s[:16] + "…" if len(s) > 17 else s for s in cells["weights_sha256"]]
+        cells["seconds"] = [f"{float(v):.2f}" if str(v).strip() not in ("", "None", "nan") else "–" for v in cells["seconds"]]
         cells.columns = ["weights", "weights SHA-256", "stimuli fingerprints", "seconds"]
         cells = cells.astype(str)
         rep.add(sec, "table", Table("table_units", "", "Units of work.",

@@ -99,6 +99,7 @@ class Plot:
     alt: str
     height: int = 420
     png: bytes | None = None
+    png_note: str = ""  # what the static twin shows, when it is one view of an interactive choice
 
     @property
     def png_name(self) -> str | None:

@@ -80,9 +80,13 @@ def _skipped(rep: Report, sec: Section, pairs: pd.DataFrame, tests: Sequence[str
             rep.skip(sec, f"The {_TEST_NAMES[test]} are left out for {len(reasons)} of {len(pairs)} pair{'s' if len(pairs) != 1 else ''}: {reasons[0]}")
 
 
+def _models(n: int) -> str:
+    return f"{n} model{'s' if n != 1 else ''}"
+
+
 def n_text(table: pd.DataFrame) -> str:
     lo, hi = int(table["n"].min()), int(table["n"].max())
-    return f"n = {lo} models" if lo == hi else f"n = {lo}–{hi} models"
+    return f"n = {_models(lo)}" if lo == hi else f"n = {lo}–{hi} models"
 
 
 def _corr_cell(r: Any) -> str:
@@ -135,54 +139,66 @@ def _plot(key: str, title: str, caption: str, spec: tuple[list, dict], alt: str,
     return Plot(key, "", title, caption, data, layout, alt, height=height, png=to_png(png) if png is not None else None)
 
 
-def fewshot_section(rep: Report, ctx: ReportContext) -> None:
-    """Few-shot accuracy against alignment: groups (Figure 3), partial (4) and z² (5) correlations."""
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)
+
+
+def fewshot_section(rep: Report, ctx: ReportContext, task: str | None = None) -> None:
+    """Few-shot accuracy of one transfer task against alignment: groups (Figure 3), partial (4)
+    and z² (5) correlations. ``task`` is the column prefix (``None``: the first task); with
+    several tasks each has its own section, named in the heading."""
     from . import figures as static
     from . import interactive as live
 
-    heads = ctx.columns.fewshot.get(None, {})
+    heads = ctx.columns.fewshot.get(task, {})
     heads = {h: [(s, c) for s, c in pairs if c in ctx.fewshot] for h, pairs in heads.items()}
     heads = {h: v for h, v in heads.items() if v}
-    pairs = ctx.pairs(ctx.fewshot)
-    run = ctx.run
-    seeds = f", mean over {run.fewshot_seeds} seeds" if run.fewshot_seeds else ""
-    dataset = f" on {run.fewshot_dataset}" if run.fewshot_dataset else ""
-    sec = rep.section("fewshot", "Few-shot transfer", f"Accuracy of few-shot classifiers trained on each model's features{dataset}{seeds}, "
+    pairs = ctx.pairs([c for v in heads.values() for _, c in v])
+    info = ctx.run.fewshot_tasks.get(task)
+    n_seeds = info.seeds if info is not None else ctx.run.fewshot_seeds
+    seeds = f", mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}" if n_seeds else ""
+    several = len(ctx.fewshot_tasks()) > 1
+    label = ctx.task_label(task)
+    dataset = f" on {label}" if (info is not None or ctx.run.fewshot_dataset or task) else ""
+    suffix = "" if task is None else f"_{_slug(task)}"
+    of = f" on {label}" if several else ""
+    sec = rep.section("fewshot" + suffix, f"Few-shot transfer: {label}" if several else "Few-shot transfer",
+                      f"Accuracy of few-shot classifiers trained on each model's features{dataset}{seeds}, "
                       "with n examples per class, against alignment with human similarity judgments.", kind=_kind(ctx))
     _skipped(rep, sec, pairs, ("groups", "partial", "z2"))
     groups = groups_of(pairs)
     if len(groups):
         rep.add(sec, "plot", _plot(
-            "figure_groups_fewshot", "Few-shot accuracy of the most, mid and least aligned models.",
-            f"Mean n-shot accuracy (%) of the {ctx.k} models with the highest alignment (high), the {ctx.k} nearest the mean "
+            "figure_groups_fewshot" + suffix, f"Few-shot accuracy{of} of the most, mid and least aligned models.",
+            f"Mean n-shot accuracy (%) of the {_models(ctx.k)} with the highest alignment (high), the {ctx.k} nearest the mean "
             f"(mid) and the {ctx.k} lowest (low), per head (rows) and alignment metric (columns); hover for the models of a "
             f"group; {n_text(groups)} per panel. The paper's Figure 3.",
             live.group_curves_plot(groups, heads, ctx.align), "Group mean accuracy against examples per class",
             static.group_curves(groups, heads, ctx.align), height=260 * len(heads) + 80))
-        rep.tables.append(Table("fewshot_groups", "", "Few-shot groups", "", pd.DataFrame(), groups.assign(models=groups["models"].map(";".join))))
+        rep.tables.append(Table("fewshot_groups" + suffix, "", "Few-shot groups", "", pd.DataFrame(), groups.assign(models=groups["models"].map(";".join))))
     cov = ctx.cov
     word = f"partial correlation given {pretty_column(cov)}" if cov else "correlation (no covariate)"
     corr = correlations_of(pairs, "partial" if cov else "pearson", ctx.covariates)
     if len(corr):
         rep.add(sec, "plot", _plot(
-            "figure_fewshot_partial", f"Alignment vs few-shot accuracy: {word}.",
+            "figure_fewshot_partial" + suffix, f"Alignment vs few-shot accuracy{of}: {word}.",
             f"Pearson {word} between each alignment metric and n-shot accuracy, with {ctx.confidence:.0%} Fisher-z intervals, "
             f"per head; {n_text(corr)}. Click a metric in the legend to hide it. The paper's Figure 4.",
             live.correlation_by_shots_plot(corr, heads, ctx.align, ylabel="partial r" if cov else "r"),
             "Correlation with error bars against examples per class",
             static.correlation_by_shots(corr, heads, ctx.align, ylabel="partial r" if cov else "r"), height=380))
-        rep.tables.append(Table("fewshot_correlations", "", "", "", pd.DataFrame(), corr))
+        rep.tables.append(Table("fewshot_correlations" + suffix, "", "", "", pd.DataFrame(), corr))
     z2 = correlations_of(pairs, "z2")
     if len(z2):
         rep.add(sec, "plot", _plot(
-            "figure_fewshot_z2", "Distance from the mean alignment vs few-shot accuracy.",
+            "figure_fewshot_z2" + suffix, f"Distance from the mean alignment vs few-shot accuracy{of}.",
             "Pearson correlation between n-shot accuracy and z² = ((x − mean)/sd)² of each alignment metric (large for models "
             f"far from the mean on either side), with {ctx.confidence:.0%} intervals; {n_text(z2)}. Positive values mean both the "
             "least and the most aligned models do better than the middle. The paper's Figure 5.",
             live.correlation_by_shots_plot(z2, heads, ctx.align, ylabel="r with z²"),
             "Correlation with z-squared alignment against examples per class",
             static.correlation_by_shots(z2, heads, ctx.align, ylabel="r with z²"), height=380))
-        rep.tables.append(Table("fewshot_z2_correlations", "", "", "", pd.DataFrame(), z2))
+        rep.tables.append(Table("fewshot_z2_correlations" + suffix, "", "", "", pd.DataFrame(), z2))
 
 
 def _kind(ctx: ReportContext) -> str:
@@ -210,7 +226,7 @@ def robustness_section(rep: Report, ctx: ReportContext) -> dict[str, pd.DataFram
         if block and len(g):
             rep.add(sec, "table", group_table(
                 f"table_groups_{paper[-1]}", "Mean accuracy of the most, mid and least aligned models.",
-                f"Mean of each outcome over the {ctx.k} models with the highest (High), nearest-to-the-mean (Mid) and lowest (Low) "
+                f"Mean of each outcome over the {_models(ctx.k)} with the highest (High), nearest-to-the-mean (Mid) and lowest (Low) "
                 f"alignment, per alignment metric. The paper's {paper}.", g, ctx.align, block))
     tables: dict[str, pd.DataFrame] = {}
     level = ctx.confidence
@@ -250,8 +266,8 @@ def robustness_section(rep: Report, ctx: ReportContext) -> dict[str, pd.DataFram
 
 def ushape_section(rep: Report, ctx: ReportContext, scatter: Any) -> pd.DataFrame:
     """The scatter of one outcome against alignment (Figure 6) and the U-shape tests."""
-    heads = ctx.columns.fewshot.get(None, {})
-    primary = [pairs[0][1] for pairs in heads.values() if pairs and pairs[0][1] in ctx.fewshot]
+    primary = [pairs[0][1] for task in ctx.fewshot_tasks() for pairs in ctx.columns.fewshot.get(task, {}).values()
+               if pairs and pairs[0][1] in ctx.fewshot]
     u_outcomes = primary + [o for o in ctx.others if o.endswith("_top1") or not o.endswith("_top5")]
     sec = rep.section(
         "ushape", "Is the relationship U-shaped?",
@@ -273,8 +289,8 @@ def ushape_section(rep: Report, ctx: ReportContext, scatter: Any) -> pd.DataFram
         "z² r (p)": [f"{format_r(r.z2_r)} ({format_p(r.z2_p_val)})" for r in u.itertuples()],
         "quadratic b₂ (p)": [f"{format_number(r.quadratic_b2_std, 2)} ({format_p(r.quadratic_p_val)})" for r in u.itertuples()],
         "vertex in range": ["yes" if r.quadratic_vertex_inside else "no" for r in u.itertuples()],
-        "slope below (p)": [f"{r.two_lines_b1:.3g} ({format_p(r.two_lines_p1)})".replace("-", "−") for r in u.itertuples()],
-        "slope above (p)": [f"{r.two_lines_b2:.3g} ({format_p(r.two_lines_p2)})".replace("-", "−") for r in u.itertuples()],
+        "slope below (p)": [f"{format_number(r.two_lines_b1, 2)} ({format_p(r.two_lines_p1)})" for r in u.itertuples()],
+        "slope above (p)": [f"{format_number(r.two_lines_b2, 2)} ({format_p(r.two_lines_p2)})" for r in u.itertuples()],
         "two lines": verdict,
     }, index=[pretty_column(a) for a in u["alignment"]])
     emphasis = pd.DataFrame({c: [False] * len(u) for c in cells.columns})
