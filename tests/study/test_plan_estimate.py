@@ -87,3 +87,20 @@ def test_paper_dry_run_shows_weights_and_an_estimated_time(shared_data, tmp_path
     text = capsys.readouterr().out
     assert "weights:" in text and "present in the local cache" in text and "missing" in text
     assert "time:       about" in text
+
+
+def test_data_root_replaces_the_configs_human_data_root(shared_data, tmp_path, monkeypatch, capsys):
+    from repalign.study import estimate
+
+    monkeypatch.setattr(estimate, "calibrate", lambda *a, **k: FAKE_CALIBRATION)
+    config = tmp_path / "s.yaml"
+    config.write_text(f"name: s\noutput: {tmp_path / 'out'}\nmodels: [efficientnet-lite:lite0]\n"
+                      "human: {datasets: [peterson2018], data_root: /nonexistent/data}\nanalysis: {report: false}\n")
+    assert main(["study", str(config), "--dry-run", "--json"]) == 0
+    assert "peterson2018" in json.loads(capsys.readouterr().out)["missing"][0]
+    assert main(["study", str(config), "--dry-run", "--json", "--data-root", str(shared_data)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["missing"] == [] and plan["human"][0]["root"] == str(shared_data / "peterson2018")
+    assert main(["study", str(config), "--dry-run", "--data-root", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("repalign study: error: --data-root") and "no such folder" in err[0]

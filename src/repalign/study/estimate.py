@@ -2,15 +2,18 @@
 
 :func:`weights_report` asks the model registry (:func:`repalign.models.weights_status`,
 never the network) whether each model's weights are in the local cache, and the download
-size where a local record states it (None: unknown, never guessed).
+size where a local record states it (None: unknown, never guessed);
+:func:`parameter_download_bytes` gives an approximate size from the parameter count
+(reported apart, as ``download_bytes_from_parameters``).
 
 :func:`estimate_time` prices each unit from a per-model cost:
 
 * **measured on this run** when the run folder already has finished units: the median
   seconds of its finished image-model units (and of its zoo units), per unit;
 * else, for a zoo model, one zoo unit of the plan **run now** and timed (a second or so);
-* else, for an image model, **calibrated on this machine** (:func:`calibrate`, cached per machine, repalign
-  version and transfer-task shape in ``REPALIGN_HOME/study_calibration.json``): the seconds
+* else, for an image model, **calibrated on this machine** (:func:`calibrate`, cached per
+  machine, repalign version and transfer-task shape in
+  ``REPALIGN_HOME/study_calibration.json``): the seconds
   per image of a random-init ResNet-18 (no download) at the study's batch size and device,
   scaled for each model by ``param_count x (img_size / 224)^2`` from the robustness tables
   (1 when the model has no row: stated), plus the few-shot grid of each transfer task timed
