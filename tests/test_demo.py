@@ -86,3 +86,52 @@ def test_demo_is_a_resumable_study(tmp_path):
     second = run_demo(tmp_path / "run", size="test", real=False)  # finished units are reused
     assert {u: p.stat().st_mtime_ns for u, p in store.done_units().items()} == before
     pd.testing.assert_frame_equal(pd.read_csv(second.run_dir / "results.csv"), pd.read_csv(first.run_dir / "results.csv"))
+
+
+def test_demo_data_discovery_names_each_place_it_tried(tmp_path, monkeypatch, shared_data):
+    from repalign.demo import _look_for_data
+
+    # an empty checkout: nothing registered, no data folder, no ../shared/data above it
+    empty = tmp_path / "empty" / "repalign"
+    empty.mkdir(parents=True)
+    monkeypatch.chdir(empty)
+    peterson, lines = _look_for_data(None)
+    assert peterson is None
+    assert any("registered copy: none" in line for line in lines)
+    assert any(f"data folder: {tmp_path}" not in line and "data folder:" in line and "no such folder" in line
+               for line in lines)
+    tried = [line for line in lines if "../shared/data:" in line]
+    # every parent's ../shared/data, each with what was there
+    assert str(tmp_path / "empty" / "shared" / "data") in tried[0] and str(tmp_path / "shared" / "data") in tried[1]
+    assert all(line.endswith(("no such folder", "no peterson2018/")) for line in tried)
+    assert "--data-root" in lines[-1] and "REPALIGN_DATA" in lines[-1]
+
+    # a checkout with ../shared/data beside it: found there, and the search stops
+    checkout = tmp_path / "work" / "repalign"
+    checkout.mkdir(parents=True)
+    (tmp_path / "work" / "shared").symlink_to(shared_data.parent, target_is_directory=True)
+    monkeypatch.chdir(checkout)
+    peterson, lines = _look_for_data(None)
+    assert peterson == tmp_path / "work" / "shared" / "data" / "peterson2018"
+    assert f"../shared/data: {tmp_path / 'work' / 'shared' / 'data'}: found" in "\n".join(lines)
+    assert any(line.startswith("real data: found Peterson et al. (2018) at ") for line in lines)
+    assert not any(str(tmp_path / "shared" / "data") in line for line in lines)  # not looked further up
+
+    # the data folder ($REPALIGN_DATA) is tried before ../shared/data
+    monkeypatch.setenv("REPALIGN_DATA", str(shared_data))
+    peterson, lines = _look_for_data(None)
+    assert peterson == shared_data / "peterson2018" and f"data folder: {shared_data}: found" in "\n".join(lines)
+
+
+def test_demo_prints_where_it_looked_at_its_start(tmp_path, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.INFO, logger="repalign"):
+        code = main(["demo", "--size", "test", "--out", str(tmp_path / "run"), "--data-root", str(tmp_path / "none")])
+    assert code == 0
+    err = [r.getMessage() for r in caplog.records]
+    first = [i for i, line in enumerate(err) if line.startswith("real data:")]
+    theory = next(i for i, line in enumerate(err) if line.startswith("1/3 theory"))
+    assert first and first[0] < theory  # before any work starts
+    assert err[first[0]] == f"real data: looking in {tmp_path / 'none'} (--data-root)"

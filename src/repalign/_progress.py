@@ -187,6 +187,7 @@ class Progress(Generic[T]):
         if self.mode == "bar":
             self._bar = _tqdm_class()(
                 total=total, desc=desc or None, unit=unit, file=self.stream, delay=self.delay, dynamic_ncols=True,
+                leave=None,  # tqdm: a bar nested below another (a unit's extraction) vanishes when done
                 **({"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}),
             )
 

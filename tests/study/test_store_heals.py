@@ -74,6 +74,15 @@ def test_a_damaged_unit_is_reported_moved_aside_and_rerun(tmp_path, how, capsys)
     rows = store.collect("fewshot")
     pd.testing.assert_frame_equal(rows.sort_values(["model", "seed"]).reset_index(drop=True), _expected())
     assert set(store.status()["status"]) == {"done"}
+    # the report reads the rerun unit's record, never the one moved aside
+    import json
+
+    from repalign.report.data import RunData, _read_provenance
+
+    report_run = RunData(results=pd.DataFrame(), source=run_dir)
+    _read_provenance(report_run, run_dir)
+    fresh = json.loads((store.unit_dir("zoo:1") / "record.json").read_text())
+    assert report_run.units["zoo:1"]["finished"] == fresh["finished"]
 
 
 def test_a_damaged_unit_in_the_way_is_moved_aside_by_write_unit(tmp_path):

@@ -69,8 +69,13 @@ def test_fingerprint_ignores_execution_settings():
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
-def test_paper_config_dry_run(shared_data, monkeypatch, capsys):
-    monkeypatch.chdir(REPO)  # the config's relative paths are relative to the working directory
+def test_paper_config_dry_run(shared_data, tmp_path, monkeypatch, capsys):
+    from repalign.study import estimate
+    from tests.study.test_plan_estimate import FAKE_CALIBRATION, _checkout_layout
+
+    # the config's relative paths are relative to the working directory: a checkout's layout
+    monkeypatch.chdir(_checkout_layout(tmp_path, shared_data))
+    monkeypatch.setattr(estimate, "calibrate", lambda *a, **k: FAKE_CALIBRATION)  # timed in test_plan_estimate
     assert main(["study", "configs/paper.yaml", "--dry-run", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert len(plan["units"]) == 488 and plan["units"][0].startswith("paper:")

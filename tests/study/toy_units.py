@@ -38,3 +38,11 @@ def toy_unit(unit_id: str, context: dict) -> UnitResult:
     rows = pd.DataFrame({"model": unit_id, "seed": range(3), "accuracy": rng.random(3) * 100})
     summary = pd.DataFrame({"model": [unit_id], "score": [float(rows["accuracy"].mean())]})
     return UnitResult(unit_id, {"fewshot": rows, "results": summary}, {"seed": seed})
+
+
+def thread_budget_unit(unit_id: str, context: dict) -> UnitResult:
+    """Records the thread budget the unit's process runs with (to test the pool's split)."""
+    from repalign._threads import thread_override
+
+    summary = pd.DataFrame({"model": [unit_id], "budget": [thread_override() or 0], "omp": [os.environ.get("OMP_NUM_THREADS", "")]})
+    return UnitResult(unit_id, {"results": summary}, {})

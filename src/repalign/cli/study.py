@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--units-per-task", type=int, default=1, metavar="N",
                    help="SLURM executor: units per job-array task (more for short units)")
     p.add_argument("--out", type=Path, help="override the config's output folder")
-    p.add_argument("--data-root", type=Path, help="built-in study only: folder holding peterson2018/ and cifar10/")
+    p.add_argument("--data-root", type=Path, help="the folder holding the human datasets (peterson2018/); with a "
+                   "config it replaces human.data_root, for the built-in study it also holds cifar10/")
     add_json_flag(p)
     p.set_defaults(handler=run_study_command)
 
@@ -49,12 +50,14 @@ def register(subparsers: Any) -> None:
 def _configs(args: argparse.Namespace) -> list[Any]:
     from .._errors import InputError
     from ..study.config import load_config
-    from ..study.plan import default_configs, with_output
+    from ..study.plan import default_configs, with_data_root, with_output
 
     if args.config is not None:
-        if args.data_root is not None:
-            raise InputError("--data-root is for the built-in study; a config sets human.data_root itself.")
         config = load_config(args.config)
+        if args.data_root is not None:
+            if not args.data_root.is_dir():
+                raise InputError(f"--data-root {args.data_root}: no such folder (the folder holding peterson2018/).")
+            config = with_data_root(config, args.data_root)
         return [with_output(config, args.out) if args.out else config]
     return default_configs(args.data_root, args.out or Path("runs/study"))
 
@@ -100,18 +103,22 @@ def run_study_command(args: argparse.Namespace) -> int:
 
 
 def _dry_run(configs: list[Any], args: argparse.Namespace) -> int:
-    from ..study.estimate import estimate_time, weights_report
+    from ..study.estimate import estimate_time, parameter_download_bytes, weights_report
     from ..study.plan import make_plan
 
     reports = []
     for config in configs:
         plan = make_plan(config)
         weights = weights_report(plan.units, plan.model_options)
+        for uid, approx in parameter_download_bytes(plan, weights).items():
+            weights[uid]["download_bytes_from_parameters"] = approx  # download_bytes stays None: not recorded
         timing = estimate_time(plan)
         info = plan.to_dict()
         info["weights"] = weights
         info["estimate"]["seconds"] = round(timing["seconds"], 1)
         info["estimate"]["basis"] = timing["basis"]
+        # images of a transfer set that is not here, priced at its published size (not in images_to_embed)
+        info["estimate"]["images_priced_per_model"] = timing["priced_images_per_model"]
         info["estimate"]["seconds_per_model"] = {k: round(v, 2) for k, v in timing["per_model"].items()}
         info["notes"] = [*info["notes"], *timing["notes"]]
         reports.append((plan, info, timing))
@@ -132,6 +139,43 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes:.1f} GB"  # pragma: no cover
 
 
+#: Models shown in the dry run's per-model table (``--json`` lists every one).
+PLAN_ROWS = 8
+
+
+def _weights_line(weights: dict[str, dict[str, Any]]) -> str:
+    absent = [w for w in weights.values() if not w.get("present")]
+    recorded = [w["download_bytes"] for w in absent if w.get("download_bytes")]
+    approx = [w["download_bytes_from_parameters"] for w in absent
+              if not w.get("download_bytes") and w.get("download_bytes_from_parameters")]
+    parts = [f"{len(weights) - len(absent)} present in the local cache, {len(absent)} missing"]
+    if recorded:
+        parts.append(f"{_size(sum(recorded))} to download for {len(recorded)} (recorded sizes)")
+    if approx:
+        parts.append(f"about {_size(sum(approx))} for {len(approx)} (parameters x 4 bytes; the hub's sizes "
+                     "are not recorded locally)")
+    unknown = len(absent) - len(recorded) - len(approx)
+    if unknown:
+        parts.append(f"{unknown} of unknown size")
+    return "; ".join(parts)
+
+
+def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]:
+    from ..study.runner import format_eta
+
+    rows = []
+    for uid, w in info["weights"].items():
+        if w.get("present"):
+            state, size = "present", ""
+        else:
+            state = "missing"
+            size = (_size(w["download_bytes"]) if w.get("download_bytes") else
+                    f"~{_size(w['download_bytes_from_parameters'])}" if w.get("download_bytes_from_parameters") else "?")
+        seconds = timing["per_model"].get(uid)
+        rows.append([uid, state, size, "done" if seconds is None else format_eta(seconds)])
+    return rows
+
+
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
     from ..study.runner import format_eta  # one duration format for plans and run lines
 
@@ -144,30 +188,35 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
         print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
     for t in plan.transfer:
         print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
-              + (f", {t['n_images']} images" if "n_images" in t else ""))
+              + (f", {t['n_images']} images" if "n_images" in t else " (not on this machine)"))
     if plan.robustness.get("tables"):
         print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
-    weights = info["weights"]
-    present = [m for m, w in weights.items() if w.get("present")]
-    absent = [m for m, w in weights.items() if not w.get("present")]
-    known = [w["download_bytes"] for m, w in weights.items() if not w.get("present") and w.get("download_bytes")]
-    size = f", {_size(sum(known))} to download for {len(known)} of them" if known else ""
-    unknown = len(absent) - len(known)
-    print(f"  weights:    {len(present)} present in the local cache, {len(absent)} missing{size}"
-          + (f" ({unknown} of unknown size)" if unknown and absent else ""))
-    for model in absent[:5]:
-        print(f"    missing:  {model}: {weights[model].get('where', '')}")
-    if len(absent) > 5:
-        print(f"    missing:  ... and {len(absent) - 5} more (--json lists every model)")
-    print(f"  work:       {est['images_to_embed']} images to embed ({est['images_to_embed_per_model']} per image model), "
-          f"{est['fewshot_fits']} few-shot fits")
+    print(f"  weights:    {_weights_line(info['weights'])}")
+    per_model = est["images_to_embed_per_model"] + timing.get("priced_images_per_model", 0)
+    priced = (f", of which {timing['priced_images_per_model']:,} at a missing transfer set's published size"
+              if timing.get("priced_images_per_model") else "")
+    print(f"  work:       {est['image_models'] * per_model:,} images to embed ({per_model:,} per image model{priced}), "
+          f"{est['fewshot_fits']:,} few-shot fits")
     basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
-    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker "
-          f"(estimate; {basis})")
+    workers = plan.config.execution.workers if plan.config.execution.executor == "local" else 1
+    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker"
+          + (f", {format_eta(timing['seconds'] / workers)} on {workers}" if workers > 1 else "")
+          + f" (estimate; {basis})")
+    if len(timing["per_model"]) > 1:
+        import statistics
+
+        longest = max(timing["per_model"], key=timing["per_model"].get)
+        print(f"  per model:  median {format_eta(statistics.median(timing['per_model'].values()))}, longest "
+              f"{longest} ({format_eta(timing['per_model'][longest])})")
     for item in plan.missing:
         print(f"  MISSING:    {item}")
     for note in [*plan.notes, *timing["notes"]]:
         print(f"  note:       {note}")
+    rows = _model_rows(info, timing)
+    if rows:
+        print("  " + format_table(rows[:PLAN_ROWS], ["model", "weights", "download", "time"]).replace("\n", "\n  "))
+        if len(rows) > PLAN_ROWS:
+            print(f"  ... {len(rows) - PLAN_ROWS} more models (--json lists every one with its weights and time)")
 
 
 def _print_results(path: str, limit: int = 12) -> None:

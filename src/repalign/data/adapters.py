@@ -384,7 +384,9 @@ _open: dict[tuple[str, str, Dataset], OpenDataset] = {}
 
 def open_dataset(adapter: DatasetAdapter, root: str | os.PathLike[str]) -> OpenDataset:
     """The memoised :class:`OpenDataset` of ``adapter`` at ``root`` (one per dataset and root)."""
-    r = Path(root)
+    # Absolute: the memo outlives the working directory, and a relative root opened from one
+    # folder (a config's ../shared/data) must not be read from another later.
+    r = Path(root).absolute()
     key = (adapter.name, str(r.resolve()), adapter.dataset)
     with _lock:
         opened = _open.get(key)

@@ -270,6 +270,9 @@ def _read_provenance(run: RunData, folder: Path) -> None:
     units = folder / "units"
     if units.is_dir():
         for record in sorted(units.glob("*/record.json")):
+            # a folder the store moved aside (<key>.broken-<t>) or is still writing (.tmp-*) is no unit's record
+            if ".broken-" in record.parent.name or record.parent.name.startswith("."):
+                continue
             try:
                 data = json.loads(record.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:

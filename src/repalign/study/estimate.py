@@ -2,18 +2,25 @@
 
 :func:`weights_report` asks the model registry (:func:`repalign.models.weights_status`,
 never the network) whether each model's weights are in the local cache, and the download
-size where a local record states it (None: unknown, never guessed).
+size where a local record states it (None: unknown, never guessed);
+:func:`parameter_download_bytes` gives an approximate size from the parameter count
+(reported apart, as ``download_bytes_from_parameters``).
 
 :func:`estimate_time` prices each unit from a per-model cost:
 
 * **measured on this run** when the run folder already has finished units: the median
   seconds of its finished image-model units (and of its zoo units), per unit;
-* else **calibrated on this machine** (:func:`calibrate`, cached per machine in
-  ``REPALIGN_HOME/study_calibration.json``): the seconds per image of a random-init
-  ResNet-18 (no download) at the study's batch size and device, scaled for each model by
-  ``param_count x (img_size / 224)^2`` from the robustness tables (1 when the model has no
-  row: stated), plus the seconds of one few-shot fit measured on a synthetic problem of
-  the task's size, times the number of fits.
+* else, for a zoo model, one zoo unit of the plan **run now** and timed (a second or so);
+* else, for an image model, **calibrated on this machine** (:func:`calibrate`, cached per
+  machine, repalign version and transfer-task shape in
+  ``REPALIGN_HOME/study_calibration.json``): the seconds
+  per image of a random-init ResNet-18 (no download) at the study's batch size and device,
+  scaled for each model by ``param_count x (img_size / 224)^2`` from the robustness tables
+  (1 when the model has no row: stated), plus the few-shot grid of each transfer task timed
+  for real, as a unit runs it (the task's classes x shots x heads x seeds in one program) on
+  synthetic features of :data:`CALIBRATION_DIM` dimensions. Image models' embeddings are
+  usually wider (512 to 2,048), so for them this part errs on the short side; the time
+  of the first finished units replaces it as soon as a run has some.
 
 The figure is an estimate and says which basis it used.
 """
@@ -34,7 +41,7 @@ import numpy as np
 
 from .._files import atomic_write_text
 
-__all__ = ["weights_report", "calibrate", "estimate_time", "REFERENCE_MODEL"]
+__all__ = ["weights_report", "calibrate", "estimate_time", "parameter_download_bytes", "REFERENCE_MODEL"]
 
 log = logging.getLogger(__name__)
 
@@ -91,43 +98,107 @@ def _time_embedding(device: str, batch_size: int) -> float:
     return best
 
 
-def _time_fit() -> dict[str, float]:
-    """Seconds of one few-shot fit per head on a synthetic problem (20 classes, 256-d, 5 shots)."""
+#: Width of the synthetic features the few-shot grid is timed on.
+CALIBRATION_DIM = 256
+#: Bumped when what is measured changes, so older cached calibrations are measured again.
+CALIBRATION_FORMAT = 2
+#: Test examples per class in a calibration problem (evaluation is a small part of a fit).
+_TEST_PER_CLASS = 10
+
+GridShape = tuple[int, tuple[int, ...], tuple[str, ...], int]
+
+
+def _grid_shape(task: Any) -> GridShape:
+    """(classes, shots, heads, seeds) of a transfer task, with the published class count when it is not here."""
+    classes = task.n_classes or KNOWN_TRANSFER_SIZES.get(task.dataset, (0, 10))[1]
+    return int(classes), tuple(int(s) for s in task.shots), tuple(task.heads), int(task.seeds)
+
+
+def _grid_key(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], seeds: int) -> str:
+    return f"{classes} classes|shots {','.join(map(str, shots))}|{','.join(heads)}|{seeds} seeds"
+
+
+def _time_grid(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], seeds: int, dim: int) -> dict[str, float]:
+    """Seconds of the few-shot grid per head, all seeds in one program, on synthetic ``dim``-d features."""
     from ..transfer import run_fewshot
 
     rng = np.random.default_rng(0)
-    classes, per_class, dim = 20, 25, 256
+    per_class = max(shots) + _TEST_PER_CLASS
     labels = np.repeat(np.arange(classes), per_class)
-    feats = rng.normal(size=(classes * per_class, dim)) + 2 * rng.normal(size=(classes, dim))[labels]
+    feats = (rng.normal(size=(classes * per_class, dim)) + 2 * rng.normal(size=(classes, dim))[labels]).astype(np.float32)
     out = {}
-    for head in ("linear", "mlp1", "mlp2"):
+    for head in heads:
         t0 = time.perf_counter()
-        run_fewshot(feats, labels, shots=[5], heads=[head], seeds=1)
+        run_fewshot(feats, labels, shots=list(shots), heads=[head], seeds=seeds, progress=False)
         out[head] = time.perf_counter() - t0
-    out["problem_size"] = float(classes * 5 * dim * classes)
     return out
 
 
-def calibrate(device: str = "auto", batch_size: int = 32, *, refresh: bool = False) -> dict[str, Any]:
-    """Per-image and per-fit costs on this machine (measured once, then read from the cache)."""
-    key = _machine_key(device, batch_size)
-    path = _calibration_path()
-    cache: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            cache = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            cache = {}
-    if key in cache and not refresh:
-        return cache[key]
-    log.info("calibrating the time estimate on this machine (a random-init ResNet-18 and three small fits)")
-    entry = {"seconds_per_image": _time_embedding(device, batch_size), "fit": _time_fit(), "measured": time.time(),
-             "machine": key}
-    cache[key] = entry
+def _calibrate_grid(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], seeds: int) -> dict[str, Any]:
+    _time_grid(2, (1,), heads, 1, 8)  # warm-up: the first fit of a process pays for kernel set-up
+    return {"seconds": _time_grid(classes, shots, heads, seeds, CALIBRATION_DIM), "dim": CALIBRATION_DIM}
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
     try:
-        atomic_write_text(path, json.dumps(cache, indent=2), what="calibration cache")
-    except Exception as exc:  # noqa: BLE001 - a read-only home must not stop a dry run
-        log.warning("could not cache the calibration in %s (%s)", path, exc)
+        cache = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        log.warning("%s: unreadable calibration cache; measuring again", path)
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def calibrate(
+    device: str = "auto",
+    batch_size: int = 32,
+    *,
+    grids: Sequence[GridShape] = (),
+    refresh: bool = False,
+) -> dict[str, Any]:
+    """Per-image cost and few-shot grid costs on this machine (measured once, then read from the cache).
+
+    Parameters
+    ----------
+    device, batch_size
+        The study's extraction settings (part of the cache key).
+    grids
+        ``(classes, shots, heads, seeds)`` of the transfer tasks to price; each is timed once.
+    refresh
+        Measure again even when the cache holds an entry.
+
+    Returns
+    -------
+    dict
+        ``seconds_per_image``, ``grids`` (``{key: {"seconds": {head: s}, "dim": d}}``,
+        keys from the task shape), ``measured`` (a timestamp) and ``machine``.
+    """
+    from .. import __version__
+
+    key = f"{_machine_key(device, batch_size)}|repalign {__version__}|format {CALIBRATION_FORMAT}"
+    path = _calibration_path()
+    cache = _read_cache(path)
+    entry = dict(cache.get(key) or {}) if not refresh else {}
+    changed = False
+    if "seconds_per_image" not in entry:
+        log.info("calibrating the time estimate on this machine: a random-init ResNet-18 (once; cached in %s)", path)
+        entry.update(seconds_per_image=_time_embedding(device, batch_size), measured=time.time(), machine=key)
+        changed = True
+    measured = dict(entry.get("grids") or {})
+    for shape in grids:
+        gkey = _grid_key(*shape)
+        if gkey not in measured:
+            log.info("calibrating the few-shot grid (%s, on %d-d synthetic features; once, cached)", gkey, CALIBRATION_DIM)
+            measured[gkey] = _calibrate_grid(*shape)
+            changed = True
+    entry["grids"] = measured
+    if changed:
+        cache[key] = entry
+        try:
+            atomic_write_text(path, json.dumps(cache, indent=2), what="calibration cache")
+        except Exception as exc:  # noqa: BLE001 - a read-only home must not stop a dry run
+            log.warning("could not cache the calibration in %s (%s)", path, exc)
     return entry
 
 
@@ -145,6 +216,50 @@ def _finished_costs(run_dir: Path, is_synthetic: Any) -> dict[str, list[float]]:
             continue
         costs["zoo" if is_synthetic(uid) else "image"].append(seconds)
     return costs
+
+
+#: Bytes a parameter takes in a float32 weight file (what timm publishes for most models).
+BYTES_PER_PARAMETER = 4
+
+
+def _param_rows(plan: Any) -> Any:
+    if plan.config.robustness.tables is None:
+        return None
+    return _load_tables(str(plan.config.robustness.tables))
+
+
+def _load_tables(folder: str) -> Any:
+    """The robustness tables indexed by model (read once per process: reading them logs)."""
+    from .units import _timm_table
+
+    return _timm_table(folder).set_index("model")
+
+
+def parameter_download_bytes(plan: Any, weights: dict[str, dict[str, Any]], tables: Any = None) -> dict[str, int]:
+    """An approximate download size for missing weights whose size no local record states.
+
+    ``param_count`` (millions, from the robustness tables) x 4 bytes: a float32 weight
+    file's size up to its small header. Models without a row are left out (unknown).
+    """
+    from .units import robustness_name
+
+    tables = _param_rows(plan) if tables is None else tables
+    if tables is None:
+        return {}
+    out = {}
+    for uid, status in weights.items():
+        if status.get("present") or status.get("download_bytes"):
+            continue
+        name = robustness_name(uid, set(tables.index))
+        if name is None:
+            continue
+        try:
+            params = float(tables.loc[name, "param_count"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if np.isfinite(params):
+            out[uid] = int(params * 1e6 * BYTES_PER_PARAMETER)
+    return out
 
 
 def _size_factor(model_id: str, tables: Any, name_of: Any) -> float | None:
@@ -177,11 +292,7 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
     todo = [u for u in plan.units if u not in done]
     per_model: dict[str, float] = {}
     basis: dict[str, str] = {}
-    tables = None
-    if plan.config.robustness.tables is not None:
-        from ..robustness import load_timm_results
-
-        tables = load_timm_results(plan.config.robustness.tables).set_index("model")
+    tables = _param_rows(plan)
     cal = None
     unknown_size = 0
     notes: list[str] = []
@@ -192,19 +303,29 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
             per_model[uid] = statistics.median(costs[kind])
             basis[kind] = f"median of {len(costs[kind])} finished {kind} unit(s) of this run"
             continue
+        if kind == "zoo":  # a zoo unit is cheap and needs nothing missing: run one and time it
+            if "zoo" not in basis:
+                zoo_uid, zoo_seconds = uid, _time_zoo_unit(plan, uid)
+                basis["zoo"] = f"calibrated on this machine: one zoo unit run now ({zoo_uid}: {zoo_seconds:.2f} s)"
+            per_model[uid] = zoo_seconds
+            continue
         if cal is None:
-            cal = calibration or calibrate(plan.config.extraction.device, plan.config.extraction.batch_size)
-        factor = _size_factor(uid, tables, robustness_name) if kind == "image" else 0.0
+            grids = [_grid_shape(t) for t in plan.transfer_specs if not t.is_zoo]
+            cal = calibration or calibrate(plan.config.extraction.device, plan.config.extraction.batch_size,
+                                           grids=grids)
+        factor = _size_factor(uid, tables, robustness_name)
         if factor is None:
             unknown_size += 1
             factor = 1.0
-        images = est["images_to_embed_per_model"] + extra_images if kind == "image" else 0
-        per_model[uid] = images * cal["seconds_per_image"] * factor + _fewshot_seconds(plan, kind, cal)
-        basis[kind] = "calibrated on this machine (random-init ResNet-18, scaled by parameters x pixels; few-shot fits timed on a synthetic problem)"
+        images = est["images_to_embed_per_model"] + extra_images
+        per_model[uid] = images * cal["seconds_per_image"] * factor + _fewshot_seconds(plan, cal)
+        basis[kind] = ("calibrated on this machine (random-init ResNet-18, scaled by parameters x pixels; "
+                       f"few-shot grid timed on synthetic {CALIBRATION_DIM}-d features)")
     total = float(sum(per_model.values()))
     if unknown_size:
         notes.append(f"{unknown_size} model(s) have no parameter count in the robustness tables: priced as a ResNet-18")
     return {"seconds": total, "per_model": per_model, "basis": basis, "remaining_units": len(todo),
+            "priced_images_per_model": extra_images,
             "finished_units": len(done), "notes": notes}
 
 
@@ -227,14 +348,26 @@ def _missing_transfer_images(plan: Any, notes: list[str]) -> int:
     return extra
 
 
-def _fewshot_seconds(plan: Any, kind: str, cal: dict[str, Any]) -> float:
+def _time_zoo_unit(plan: Any, uid: str) -> float:
+    """Seconds of one zoo unit of this plan, run now (twice: the first pays for imports and set-up)."""
+    from .units import run_model_unit
+
+    run_model_unit(uid, plan.context())
+    t0 = time.perf_counter()
+    run_model_unit(uid, plan.context())
+    return time.perf_counter() - t0
+
+
+def _fewshot_seconds(plan: Any, cal: dict[str, Any]) -> float:
+    """Seconds of an image model's few-shot grids: the calibrated time of each task's grid.
+
+    A task the calibration did not time (a calibration passed in by a caller) adds nothing.
+    """
     seconds = 0.0
     for task in plan.transfer_specs:
-        if (kind == "zoo") != task.is_zoo:
+        if task.is_zoo:
             continue
-        classes = task.n_classes or KNOWN_TRANSFER_SIZES.get(task.dataset, (0, 10))[1]
-        dim = 64 if task.is_zoo else 1024
-        for shots in task.shots:
-            scale = classes * shots * dim * classes / cal["fit"]["problem_size"]
-            seconds += task.seeds * sum(cal["fit"][h] for h in task.heads) * max(scale, 0.05)
+        entry = (cal.get("grids") or {}).get(_grid_key(*_grid_shape(task)))
+        if entry is not None:
+            seconds += sum(entry["seconds"][h] for h in task.heads)
     return seconds

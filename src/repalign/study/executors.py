@@ -100,11 +100,37 @@ def _run_isolated(fn: UnitFunction, uid: str, context: Any, ctx: Any = None) -> 
     return run_in_child(fn, uid, context)
 
 
+def worker_thread_budget(workers: int) -> int:
+    """Threads each of ``workers`` pool processes gets: this process's budget split evenly.
+
+    Every worker would otherwise size its torch and BLAS pools to the whole machine, so
+    ``workers`` processes would run ``workers x cores`` threads on ``cores`` cores.
+
+    Examples
+    --------
+    >>> from repalign._threads import thread_plan
+    >>> worker_thread_budget(2) == max(1, thread_plan().budget // 2)
+    True
+    """
+    from .._threads import thread_plan
+
+    return max(1, thread_plan().budget // max(1, workers))
+
+
+def _worker_threads(budget: int) -> None:
+    """Pool initializer: fix the worker's thread budget before any unit imports numpy or torch."""
+    from .._threads import set_thread_override
+
+    set_thread_override(budget)
+    log.debug("pool worker: %d thread(s)", budget)
+
+
 def _run_pool(fn: UnitFunction, units: Sequence[str], context: dict[str, Any], workers: int) -> Iterator[tuple[str, Outcome]]:
     queue = list(units)
     ctx = mp.get_context("spawn")
     while queue:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_threads,
+                                   initargs=(worker_thread_budget(workers),))
         running: dict[Future, str] = {}
         suspects: list[str] = []
         try:

@@ -253,11 +253,9 @@ def make_plan(config: StudyConfig) -> StudyPlan:
     transfer = _transfer_specs(config, missing)
     robustness: dict[str, Any] = {"tables": str(config.robustness.tables) if config.robustness.tables else None}
     if config.robustness.tables is not None:
-        from ..robustness import load_timm_results
+        from .units import _timm_table, is_synthetic, robustness_name
 
-        from .units import is_synthetic, robustness_name
-
-        timm = load_timm_results(config.robustness.tables)
+        timm = _timm_table(str(config.robustness.tables))  # read (and its warnings logged) once per process
         names = set(timm["model"])
         unmatched = [u for u in units if not is_synthetic(u) and robustness_name(u, names) is None]
         robustness.update(n_rows=int(len(timm)), unmatched=unmatched)
@@ -427,5 +425,10 @@ def zoo_study_config(
 def with_output(config: StudyConfig, output: str | Path) -> StudyConfig:
     """A copy of ``config`` writing to another folder."""
     return replace(config, output=Path(output))
+
+
+def with_data_root(config: StudyConfig, data_root: str | Path) -> StudyConfig:
+    """A copy of ``config`` reading its human datasets from ``data_root`` (``--data-root``)."""
+    return replace(config, human=replace(config.human, data_root=Path(data_root)))
 
 

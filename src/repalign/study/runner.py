@@ -7,6 +7,7 @@ a lost machine) loses at most the units in flight; re-running the same command r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -20,6 +21,7 @@ from typing import Any
 
 from .. import __version__
 from .._errors import InputError
+from .._progress import progress as progress_display
 from .executors import run_in_child, run_units
 from .store import RunStore, UnitResult
 
@@ -84,12 +86,20 @@ class _Eta:
 
 
 def format_eta(seconds: float) -> str:
-    """A rough duration for ETAs and plans: ``45 s``, ``12 min``, ``3.5 h``."""
+    """A rough duration for ETAs and plans: ``45 s``, ``12 min``, ``3.5 h``, ``9.2 days``.
+
+    Examples
+    --------
+    >>> [format_eta(s) for s in (45, 720, 12600, 800000)]
+    ['45 s', '12 min', '3.5 h', '9.3 days']
+    """
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def execute_plan(
@@ -187,25 +197,18 @@ def execute_plan(
         )
         total = len(units)
         count = len(run.skipped)
+        bar = _units_bar(total, count)
         eta = _Eta(total, workers if executor == "local" else (getattr(slurm, "array_parallelism", 1) if executor == "slurm" else 1))
-        for uid, outcome in _outcomes(unit_fn, suspects, rest, context, store, executor=executor, workers=workers,
-                                      address=address, slurm=slurm, slurm_cluster=slurm_cluster,
-                                      units_per_task=units_per_task):
-            count += 1
-            eta.add(outcome.seconds)
-            if outcome.result is not None:
-                outcome.result.record.setdefault("seconds", round(outcome.seconds, 3))
-                store.write_unit(outcome.result)
-                run.finished.append(uid)
-                status = "done"
-                log.info("[%d/%d] done %s (%.1f s)%s", count, total, uid, outcome.seconds, eta.text(count))
-            else:
-                store.write_failure(uid, outcome.error or "unknown error", tb=outcome.traceback, attempt_seconds=outcome.seconds)
-                run.failed[uid] = outcome.error or "unknown error"
-                status = "failed"
-                log.warning("[%d/%d] FAILED %s: %s%s", count, total, uid, outcome.error, eta.text(count))
-            if progress is not None:
-                progress(count, total, uid, status)
+        with bar, _lines_above(bar):
+            for uid, outcome in _outcomes(unit_fn, suspects, rest, context, store, executor=executor, workers=workers,
+                                          address=address, slurm=slurm, slurm_cluster=slurm_cluster,
+                                          units_per_task=units_per_task):
+                count += 1
+                status = _record_outcome(store, run, uid, outcome, count, total, eta)
+                bar.update(1)
+                bar.step(f"{status} {uid}")
+                if progress is not None:
+                    progress(count, total, uid, status)
         run.seconds = time.time() - started
         return run
     finally:
@@ -215,6 +218,47 @@ def execute_plan(
                 store.clear_running(uid)
         logging.getLogger("repalign").removeHandler(handler)
         handler.close()
+
+
+def _units_bar(total: int, already: int) -> Any:
+    """A tqdm bar over the units on a terminal; on a pipe the ``[k/n]`` log lines are the progress.
+
+    Plain progress lines would repeat the ``[k/n] done ...; ETA`` line every unit already
+    prints (once per unit, with its ETA), so outside bar mode the display is silenced.
+    """
+    bar = progress_display(total=total, desc="study units", unit="unit")
+    if bar.mode != "bar":
+        return progress_display(total=total, desc="study units", unit="unit", enabled=False)
+    if already:
+        bar.update(already)
+    return bar
+
+
+@contextlib.contextmanager
+def _lines_above(bar: Any) -> Iterator[None]:
+    """While a bar is drawn, log lines go through tqdm so they print above it instead of through it."""
+    if bar.mode != "bar":
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm(loggers=[logging.getLogger()]):
+        yield
+
+
+def _record_outcome(store: RunStore, run: StudyRun, uid: str, outcome: Any, count: int, total: int, eta: _Eta) -> str:
+    """Write one unit's outcome (tables or failure) and log its ``[k/n]`` line; returns its status."""
+    eta.add(outcome.seconds)
+    if outcome.result is not None:
+        outcome.result.record.setdefault("seconds", round(outcome.seconds, 3))
+        store.write_unit(outcome.result)
+        run.finished.append(uid)
+        log.info("[%d/%d] done %s (%.1f s)%s", count, total, uid, outcome.seconds, eta.text(count))
+        return "done"
+    store.write_failure(uid, outcome.error or "unknown error", tb=outcome.traceback, attempt_seconds=outcome.seconds)
+    run.failed[uid] = outcome.error or "unknown error"
+    log.warning("[%d/%d] FAILED %s: %s%s", count, total, uid, outcome.error, eta.text(count))
+    return "failed"
 
 
 def _outcomes(unit_fn: Callable[[str, Any], UnitResult], suspects: list[str], rest: list[str], context: Any,

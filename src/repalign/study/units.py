@@ -29,6 +29,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -53,8 +54,14 @@ def is_synthetic(model_id: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=4)
 def _timm_table(folder: str) -> pd.DataFrame:
+    """The robustness tables of ``folder``, read once per process (keyed by its absolute path,
+    so a relative folder read from one working directory is never reused from another)."""
+    return _timm_table_at(str(Path(folder).absolute()))
+
+
+@functools.lru_cache(maxsize=4)
+def _timm_table_at(folder: str) -> pd.DataFrame:
     from ..robustness import load_timm_results
 
     return load_timm_results(folder)
