@@ -19,9 +19,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-from ._errors import DataNotFoundError, InputError, MissingDependencyError, RepalignError
+from ._errors import (
+    DataNotFoundError,
+    InputError,
+    MissingDependencyError,
+    RepalignError,
+)
+from ._version import __version__
 
 #: Public names loaded on first access, and the module that defines each.
 _LAZY: dict[str, str] = {
@@ -45,9 +49,9 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .loading import load_representation
     from .metrics import (
         Alignment,
-        compare,
         cka,
         cka_debiased,
+        compare,
         compare_many,
         kendall,
         pearson,
@@ -73,13 +77,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "__version__",
     "Alignment",
     "DataNotFoundError",
     "InputError",
     "MissingDependencyError",
     "RepalignError",
     "Representation",
+    "__version__",
     "cka",
     "cka_debiased",
     "compare",

@@ -89,6 +89,14 @@ def test_every_interactive_figure_has_a_png_twin(two_task_study, tmp_path):
     # zoo models are synthetic: provenance says so instead of calling them randomly initialised
     units = pd.read_csv(study_report.tables["table_units"]["csv"], dtype=str)
     assert set(units["weights"]) == {"synthetic (zoo settings)"}
+    # the run records the machine it ran on, and the page shows it
+    import json
+    import platform
+
+    manifest = json.loads((outputs["report"].parent.parent / "manifest.json").read_text())
+    assert manifest["machine"]["host"] == (platform.node() or "unknown") and manifest["machine"]["cores"] >= 1
+    html = study_report.html.read_text(encoding="utf-8")
+    assert "not recorded by this run" not in html and f"cores: {manifest['machine']['cores']}" in html
     # a small run with per-domain alignment: explorer, per-domain bars, per-model curves, analysis figures
     out = build_report(make_run(tmp_path / "run", n_models=12), title="twelve")
     assert {"figure_explorer", "figure_domains", "figure_model_fewshot", "figure_scatter"} <= set(out.figures)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["ModelConfig", "LoadedModel", "WEIGHT_KINDS", "library_versions"]
+__all__ = ["WEIGHT_KINDS", "LoadedModel", "ModelConfig", "library_versions"]
 
 #: How the weights of a model were chosen.
 WEIGHT_KINDS: tuple[str, ...] = ("pretrained", "file", "random-init")
@@ -25,18 +25,10 @@ def library_versions(*modules: str) -> dict[str, str]:
 
     Read from the package metadata, so nothing is imported.
     """
-    from importlib import metadata
+    from .._environment import package_versions
 
-    from .. import __version__
-
-    dists = {"numpy": "numpy", "torch": "torch", "pillow": "pillow"}
-    dists.update({m: m for m in modules})
-    out = {"repalign": __version__}
-    for key, dist in sorted(dists.items()):
-        try:
-            out[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[key] = "absent"
+    out = package_versions(sorted({"numpy", "torch", "pillow", *modules}), missing="absent")
+    out.pop("python")
     return out
 
 

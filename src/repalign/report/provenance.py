@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import platform
 import shlex
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pandas as pd
 
-from .. import __version__
+from .._environment import machine_info, package_versions
 from .model import Report, ReportContext
 from .render import Table
 
@@ -39,7 +37,7 @@ class Provenance:
 
 def _when(value: Any) -> str:
     if isinstance(value, (int, float)):
-        return _dt.datetime.fromtimestamp(float(value), tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return _dt.datetime.fromtimestamp(float(value), tz=_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return str(value)
 
 
@@ -56,13 +54,7 @@ def _machine(machine: Any) -> str:
 
 
 def _this_machine() -> dict[str, str]:
-    out = {"repalign": __version__, "python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return package_versions(_LIBRARIES)
 
 
 def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -117,11 +109,11 @@ def provenance_section(rep: Report, ctx: ReportContext) -> None:
             prov.items.append(("units planned", str(len(manifest["units"]))))
     else:
         prov.items.append(("run records", "none: no manifest.json next to the results (a results table, not a study run folder)"))
-    prov.items.append(("report built", _dt.datetime.now(tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")))
+    prov.items.append(("report built", _dt.datetime.now(tz=_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")))
     command = shlex.join(sys.argv) if sys.argv and sys.argv[0] not in ("", "-", "-c") else "the Python API"
     prov.items.append(("report command", command))
     prov.items.append(("versions (report)", _versions(_this_machine())))
-    prov.items.append(("machine (report)", f"{platform.node() or 'unknown host'} · {platform.platform()} · {platform.machine()}"))
+    prov.items.append(("machine (report)", _machine(machine_info())))
     rep.add(sec, "provenance", prov)
     if run.units:
         units = _unit_rows(run.units)

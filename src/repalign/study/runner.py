@@ -10,16 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._environment import machine_info, package_versions
 from .._errors import InputError
 from .._progress import progress as progress_display
 from .executors import run_in_child, run_units
@@ -35,13 +33,7 @@ _TRACKED = ("numpy", "scipy", "pandas", "numba", "torch", "torchvision", "timm",
 
 def library_versions() -> dict[str, str]:
     """Installed versions of the libraries that can change results."""
-    out = {"python": platform.python_version(), "repalign": __version__}
-    for name in _TRACKED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+    return package_versions(_TRACKED)
 
 
 @dataclass
@@ -168,6 +160,7 @@ def execute_plan(
         record.update(
             units=list(units),
             versions=library_versions(),
+            machine=machine_info(),
             argv=sys.argv,
             created=(old or {}).get("created", started),
             updated=started,
