@@ -386,8 +386,10 @@ def open_dataset(adapter: DatasetAdapter, root: str | os.PathLike[str]) -> OpenD
     """The memoised :class:`OpenDataset` of ``adapter`` at ``root`` (one per dataset and root)."""
     # Absolute: the memo outlives the working directory, and a relative root opened from one
     # folder (a config's ../shared/data) must not be read from another later.
+    # Keyed by that path as given (not resolved), so a dataset reports the root it was opened
+    # with; a symlinked alias of the same folder is scanned once more.
     r = Path(root).absolute()
-    key = (adapter.name, str(r.resolve()), adapter.dataset)
+    key = (adapter.name, str(r), adapter.dataset)
     with _lock:
         opened = _open.get(key)
         if opened is None:
