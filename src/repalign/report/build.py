@@ -30,6 +30,7 @@ import pandas as pd
 from .. import __version__
 from .._errors import InputError
 from .._files import atomic_write_bytes, atomic_write_text
+from .._progress import progress as show_progress
 from .._validation import check_option
 from ..results import ALIGNMENT_METRICS, classify_columns, model_source, parse_column
 from ..stats import analyze, expand_columns
@@ -232,6 +233,7 @@ def build_report(
     confidence: float = 0.95,
     sections: Sequence[ReportSection] = (),
     similarity_models: Sequence[str] | None = None,
+    progress: bool | None = None,
 ) -> ReportOutput:
     """Analyse a run folder or results table and write the report.
 
@@ -255,40 +257,55 @@ def build_report(
     similarity_models : list of str, optional
         Models whose similarity matrices are shown beside the human ones (default: the most,
         median and least aligned of those with matrices in ``similarity/``).
+    progress : bool, optional
+        Progress of the building steps (:func:`repalign._progress.progress`: shown for a
+        build over a second; ``False`` hides it).
 
     Returns
     -------
     ReportOutput
     """
-    run = load_run(source, fewshot_dataset=fewshot_dataset)
-    if "model" not in run.results.columns:
-        raise InputError(f"{run.source}: the results table has no 'model' column; every row must name its model.")
-    align, fewshot, others, covs = _choose_columns(run, alignments, outcomes, covariate)
-    ctx = _context(run, align, fewshot, others, covs, int(k), confidence)
-    rep = Report()
-    rep.notes.extend(run.notes)
-    from .extras import folder_sections
+    with show_progress(total=5, desc="report", unit="step", enabled=progress) as bar:
+        bar.step("reading the run")
+        run = load_run(source, fewshot_dataset=fewshot_dataset)
+        if "model" not in run.results.columns:
+            raise InputError(f"{run.source}: the results table has no 'model' column; every row must name its model.")
+        align, fewshot, others, covs = _choose_columns(run, alignments, outcomes, covariate)
+        ctx = _context(run, align, fewshot, others, covs, int(k), confidence)
+        rep = Report()
+        rep.notes.extend(run.notes)
+        from .extras import folder_sections
 
-    extras = [_caller_section(rep, s) for s in [*folder_sections(run.folder, run.results, "zoo" if run.simulated_transfer else run.fewshot_dataset), *sections]]
-    positions = {s.key: s.position for s in [*sections]}
-    analysis = _analysis_sections(rep, ctx, similarity_models)
-    real = [s for s in extras if s.kind == "real data"]
-    sims = [s for s in extras if s.kind == "simulation"]
-    plain = [s for s in extras if s.kind not in ("real data", "simulation")]
-    start = [s for s in plain if positions.get(s.key, "end") == "start"]
-    end = [s for s in plain if s not in start]
-    order = [*real, *start]
-    order += [*sims, *analysis] if ctx.simulated else [*analysis, *sims]
-    rep.sections = [*order, *end, *rep.sections]
-    from .provenance import provenance_section
+        bar.step("the run's own sections")
+        bar.update()
+        extras = [_caller_section(rep, s) for s in [*folder_sections(run.folder, run.results, "zoo" if run.simulated_transfer else run.fewshot_dataset), *sections]]
+        positions = {s.key: s.position for s in [*sections]}
+        bar.step("analysis and figures")
+        bar.update()
+        analysis = _analysis_sections(rep, ctx, similarity_models)
+        bar.step("provenance")
+        bar.update()
+        real = [s for s in extras if s.kind == "real data"]
+        sims = [s for s in extras if s.kind == "simulation"]
+        plain = [s for s in extras if s.kind not in ("real data", "simulation")]
+        start = [s for s in plain if positions.get(s.key, "end") == "start"]
+        end = [s for s in plain if s not in start]
+        order = [*real, *start]
+        order += [*sims, *analysis] if ctx.simulated else [*analysis, *sims]
+        rep.sections = [*order, *end, *rep.sections]
+        from .provenance import provenance_section
 
-    provenance_section(rep, ctx)
-    rep.number()
-    settings = {"alignments": alignments, "outcomes": outcomes, "covariate": covariate, "k": int(k), "title": title,
-                "fewshot_dataset": fewshot_dataset, "confidence": confidence,
-                "similarity_models": list(similarity_models) if similarity_models else None}
-    out_dir = Path(out) if out is not None else default_output_folder(run.source)
-    return _write(rep, ctx, out_dir, title, settings)
+        provenance_section(rep, ctx)
+        rep.number()
+        bar.step("writing the page, figures and tables")
+        bar.update()
+        settings = {"alignments": alignments, "outcomes": outcomes, "covariate": covariate, "k": int(k), "title": title,
+                    "fewshot_dataset": fewshot_dataset, "confidence": confidence,
+                    "similarity_models": list(similarity_models) if similarity_models else None}
+        out_dir = Path(out) if out is not None else default_output_folder(run.source)
+        output = _write(rep, ctx, out_dir, title, settings)
+        bar.update()
+    return output
 
 
 def _write(rep: Report, ctx: ReportContext, out_dir: Path, title: str | None, settings: dict[str, Any]) -> ReportOutput:
