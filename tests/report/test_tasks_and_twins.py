@@ -97,6 +97,11 @@ def test_every_interactive_figure_has_a_png_twin(two_task_study, tmp_path):
     assert manifest["machine"]["host"] == (platform.node() or "unknown") and manifest["machine"]["cores"] >= 1
     html = study_report.html.read_text(encoding="utf-8")
     assert "not recorded by this run" not in html and f"cores: {manifest['machine']['cores']}" in html
+    # the per-model curves' caption names only the line styles of heads the task ran (task a: the probe only)
+    first = html.split('id="figure_model_fewshot"')[1].split('id="figure_model_fewshot_b"')[0]
+    assert "solid: linear probe" in first and "dotted" not in first and "dashed" not in first
+    second = html.split('id="figure_model_fewshot_b"')[1][:6000]
+    assert "solid: linear probe, dashed: 1-layer head)" in second
     # a small run with per-domain alignment: explorer, per-domain bars, per-model curves, analysis figures
     out = build_report(make_run(tmp_path / "run", n_models=12), title="twelve")
     assert {"figure_explorer", "figure_domains", "figure_model_fewshot", "figure_scatter"} <= set(out.figures)

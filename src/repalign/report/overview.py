@@ -177,6 +177,10 @@ def model_table(ctx: ReportContext) -> ModelTable:
     return ModelTable("models-table", columns, rows, groups, notes)
 
 
+#: Line style of each head in the per-model few-shot curves (as ``interactive.model_fewshot_plot`` draws them).
+_HEAD_STYLES = (("linear", "solid", "linear probe"), ("mlp1", "dashed", "1-layer head"), ("mlp2", "dotted", "2-layer head"))
+
+
 def models_section(rep: Report, ctx: ReportContext) -> Section:
     """Every model by id: the table, the explorer, per-domain alignment and per-model few-shot curves."""
     from . import figures as static
@@ -213,11 +217,12 @@ def models_section(rep: Report, ctx: ReportContext) -> Section:
             continue
         colors = dict(zip(ctx.frame["model"].astype(str), ctx.colors))
         of = f" on {ctx.task_label(task)}" if len(tasks) > 1 else ""
+        styles = ", ".join(f"{style}: {name}" for head, style, name in _HEAD_STYLES if head in set(long["head"].astype(str)))
         rep.add(sec, "plot", Plot(
             "figure_model_fewshot" + ("" if task is None else "_" + "".join(ch if ch.isalnum() else "_" for ch in task)), "",
             f"Few-shot accuracy of every model{of}.",
-            "Mean accuracy over seeds against examples per class, one line per model and head (solid: linear probe, dashed: "
-            "1-layer head, dotted: 2-layer head); click a model in the legend to hide it.",
+            f"Mean accuracy over seeds against examples per class, one line per model and head ({styles}); click a model "
+            "in the legend to hide it.",
             *live.model_fewshot_plot(long.assign(model=long["model"].astype(str)), ctx.palette, colors),
             alt=f"Line chart of few-shot accuracy per model{of}", height=440,
             png=to_png(static.model_fewshot_curves(long.assign(model=long["model"].astype(str)), ctx.palette, colors,
