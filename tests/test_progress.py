@@ -189,3 +189,24 @@ def test_bytes_are_shown_in_binary_units(clock: FakeClock) -> None:
     clock.now += 2
     bar.update(50 * 2**20)
     assert out.getvalue().splitlines()[-1] == "hashing w.bin: 50.0 MiB/100.0 MiB (50%), 25.0 MiB/s, ETA 0:02"
+
+
+def test_fast_rates_are_whole_numbers(clock: FakeClock) -> None:
+    out = io.StringIO()
+    bar = progress(total=20000, desc="hashing stimuli", unit="file", stream=out, interval=0)
+    clock.now += 1.0
+    bar.update(9477)
+    assert out.getvalue().splitlines()[-1] == "hashing stimuli: 9477/20000 (47%), 9477 file/s, ETA 0:01"
+
+
+def test_hashing_many_stimuli_shows_one_progress(tmp_path, monkeypatch, capsys) -> None:
+    from repalign.models.stimuli import image_stimuli
+
+    for i in range(30):
+        (tmp_path / f"img{i:02d}.png").write_bytes(b"\x89PNG" + bytes([i]))
+    monkeypatch.setenv(_progress.MODE_ENV, "plain")
+    monkeypatch.setenv(_progress.INTERVAL_ENV, "0")
+    image_stimuli(tmp_path).fingerprint()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("hashing")]
+    assert lines[-1].startswith("hashing stimuli: 30/30 (100%) done in") and len(lines) <= 31
+    assert not any(line.startswith("hashing img") for line in lines)  # not one display per small file

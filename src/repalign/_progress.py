@@ -103,6 +103,8 @@ def _format_rate(done: float, elapsed: float, unit: str) -> str:
     rate = done / elapsed
     if unit == "B":
         return f"{_format_bytes(rate)}/s"
+    if rate >= 1000:  # whole numbers, never 9.48e+03
+        return f"{rate:.0f} {unit}/s"
     if rate >= 1:
         return f"{rate:.3g} {unit}/s"
     return f"{1 / rate:.3g} s/{unit}"

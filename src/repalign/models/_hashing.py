@@ -92,7 +92,9 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     from .._progress import progress
 
     h = hashlib.sha256()
-    with open(p, "rb") as fh, progress(total=size, desc=f"hashing {p.name}", unit="B") as bar:
+    # small files (one stimulus among thousands) are counted by their caller's progress instead
+    shown = None if size >= MEMO_MIN_BYTES else False
+    with open(p, "rb") as fh, progress(total=size, desc=f"hashing {p.name}", unit="B", enabled=shown) as bar:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
             bar.update(len(block))

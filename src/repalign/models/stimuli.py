@@ -85,7 +85,11 @@ class Stimuli:
         """SHA-256 over the ids and the content of every stimulus (file bytes or text), in order."""
         if not self._fingerprint:
             if self.modality == "image":
-                content = [[i, sha256_file(p)] for i, p in zip(self.ids, self.items)]
+                from .._progress import progress
+
+                # thousands of small files (CIFAR, ImageNet-A) take seconds: one line, not one per file
+                content = [[i, sha256_file(p)] for i, p in
+                           progress(list(zip(self.ids, self.items)), desc="hashing stimuli", unit="file")]
             else:
                 content = [[i, t] for i, t in zip(self.ids, self.items)]
             self._fingerprint.append(digest_json({"modality": self.modality, "stimuli": content}))
