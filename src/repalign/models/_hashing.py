@@ -23,6 +23,8 @@ __all__ = ["sha256_file", "sha256_bytes", "digest_json", "canonical_json"]
 
 #: Files at least this large have their hash remembered on disk between runs.
 MEMO_MIN_BYTES = 16 * 2**20
+#: Files from this size get their own progress display (weights, archives; not single images).
+_PROGRESS_MIN_BYTES = 2**20
 _CHUNK = 2**20
 _memo_lock = threading.Lock()
 _memo: dict[str, dict[str, Any]] = {}
@@ -92,8 +94,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     from .._progress import progress
 
     h = hashlib.sha256()
-    # small files (one stimulus among thousands) are counted by their caller's progress instead
-    shown = None if size >= MEMO_MIN_BYTES else False
+    # small files (one image among thousands) are counted by their caller's progress instead
+    shown = None if size >= _PROGRESS_MIN_BYTES else False
     with open(p, "rb") as fh, progress(total=size, desc=f"hashing {p.name}", unit="B", enabled=shown) as bar:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
