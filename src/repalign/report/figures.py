@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import optional_import
+from .colors import GROUP_COLORS, METRIC_COLORS, metric_color
 from .format import head_name, pretty_column
 
 __all__ = [
@@ -33,10 +34,6 @@ __all__ = [
     "model_fewshot_curves",
 ]
 
-#: Okabe-Ito colours (distinguishable with colour-vision deficiencies).
-METRIC_COLORS = {"pearson": "#0072B2", "spearman": "#E69F00", "kendall": "#CC79A7", "triplet": "#009E73"}
-GROUP_COLORS = {"high": "#0072B2", "mid": "#999999", "low": "#D55E00"}
-_FALLBACK = ["#56B4E9", "#F0E442", "#000000", "#882255"]
 _STYLE = {
     "font.size": 9.5,
     "axes.titlesize": 10.5,
@@ -80,10 +77,6 @@ def to_png(fig: Any) -> bytes:
     with mpl.rc_context(_STYLE):
         fig.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
-
-
-def _color(metric: str, i: int) -> str:
-    return METRIC_COLORS.get(metric, _FALLBACK[i % len(_FALLBACK)])
 
 
 def _shot_axis(ax: Any, shots: Sequence[int]) -> None:
@@ -159,7 +152,7 @@ def correlation_by_shots(
                     ms=4,
                     lw=1.5,
                     capsize=2.5,
-                    color=_color(metric, m_i),
+                    color=metric_color(metric, m_i),
                     label=pretty_column(metric),
                 )
             _shot_axis(ax, [int(s) for s in shots])
@@ -192,7 +185,7 @@ def alignment_scatter(
         for i, (ax, metric) in enumerate(zip(axes, alignments)):
             sub = frame[[metric, outcome]].apply(pd.to_numeric, errors="coerce").dropna()
             x, y = sub[metric].to_numpy(float), sub[outcome].to_numpy(float)
-            color = _color(metric, i)
+            color = metric_color(metric, i)
             ax.scatter(x, y, s=11, alpha=0.55, color=color, edgecolors="none", rasterized=len(x) > 2000)
             band = bands.get(metric)
             if band is not None:
@@ -232,7 +225,7 @@ def forest(tables: dict[str, pd.DataFrame], outcomes: Sequence[str], alignments:
                     ms=4,
                     lw=1.4,
                     capsize=2,
-                    color=_color(metric, m_i),
+                    color=metric_color(metric, m_i),
                     label=pretty_column(metric),
                 )
             ax.set_title(title)
@@ -276,7 +269,7 @@ def layer_curves(layers: pd.DataFrame) -> Any:
             model, metric = key if isinstance(key, tuple) else (None, key)
             lines = lines.sort_values("depth")
             ax.plot(lines["depth"], lines["value"], marker="o", ms=3.5, lw=1.6, ls=styles[models.index(model) % len(styles)],
-                    color=_color(str(metric), i), label=pretty_column(str(metric)) + (f" · {model}" if model is not None and len(models) > 1 else ""))
+                    color=metric_color(str(metric), i), label=pretty_column(str(metric)) + (f" · {model}" if model is not None and len(models) > 1 else ""))
         ax.set_xlabel("depth (layer index, input to output)")
         ax.set_ylabel("alignment")
         ax.legend(loc="best")

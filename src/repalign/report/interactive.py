@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .colors import GROUP_COLORS, METRIC_COLORS, PALETTE, category_colors, metric_color
 from .format import head_name, pretty_column
 from .format import pretty_column as _pretty
 
@@ -32,29 +33,7 @@ __all__ = [
     "similarity_plot",
 ]
 
-#: Okabe-Ito colours (distinguishable with colour-vision deficiencies), as in the PNGs.
-METRIC_COLORS = {"pearson": "#0072B2", "spearman": "#E69F00", "kendall": "#CC79A7", "triplet": "#009E73"}
-GROUP_COLORS = {"high": "#0072B2", "mid": "#999999", "low": "#D55E00"}
-_PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
-    "#882255", "#44AA99", "#117733", "#999933", "#AA4499", "#6699CC", "#888888",
-)
 _FONT = {"family": "-apple-system, Segoe UI, Roboto, Helvetica Neue, DejaVu Sans, Arial, sans-serif", "size": 12}
-
-
-def metric_color(metric: str, i: int = 0) -> str:
-    return METRIC_COLORS.get(metric, _PALETTE[(i + 4) % len(_PALETTE)])
-
-
-def category_colors(values: Sequence[str]) -> dict[str, str]:
-    """A stable colour per category (first seen, first colour).
-
-    Examples
-    --------
-    >>> category_colors(["b", "a", "b"])
-    {'b': '#0072B2', 'a': '#E69F00'}
-    """
-    return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(dict.fromkeys(values))}
 
 
 def _layout(**extra: Any) -> dict[str, Any]:
@@ -330,7 +309,7 @@ def domain_bars_plot(frame: pd.DataFrame, per_domain: Mapping[str, list[str]]) -
         for d_i, col in enumerate(per_domain[metric]):
             data.append({
                 "type": "bar", "x": frame["model"].astype(str).tolist(), "y": frame[col].tolist(),
-                "name": col[len(metric) + 1 :], "marker": {"color": _PALETTE[d_i % len(_PALETTE)]}, "visible": m_i == 0,
+                "name": col[len(metric) + 1 :], "marker": {"color": PALETTE[d_i % len(PALETTE)]}, "visible": m_i == 0,
                 "hovertemplate": "<b>%{x}</b><br>" + f"{pretty_column(metric)} on {col[len(metric) + 1:]}: " + "%{y:.3f}<extra></extra>",
             })
             visible.append(m_i)

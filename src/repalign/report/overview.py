@@ -34,7 +34,7 @@ SIMILARITY_KEYS: tuple[str, ...] = ("model", "dataset", "ids", "human", "similar
 def color_models(frame: pd.DataFrame) -> tuple[pd.Series, dict[str, str], str]:
     """The category each model is coloured by (family when it separates the models into a
     readable number of groups, else source), its palette and the category's name."""
-    from .interactive import category_colors
+    from .colors import category_colors
 
     models = frame["model"].astype(str)
     family = frame["family"].astype(str) if "family" in frame.columns else models.map(model_family)
