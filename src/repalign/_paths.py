@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_root", "data_dir", "feature_cache_dir", "find_shared_data"]
+__all__ = ["cache_root", "data_dir", "feature_cache_dir", "find_shared_data", "shared_data_candidates"]
 
 
 def cache_root() -> Path:
@@ -32,15 +32,17 @@ def feature_cache_dir() -> Path:
     return Path(env).expanduser() if env else cache_root() / "features"
 
 
+def shared_data_candidates(start: Path | None = None) -> list[Path]:
+    """Every ``../shared/data`` looked at: next to ``start`` (default: the current directory)
+    and next to each of its parents, nearest first."""
+    here = (start or Path.cwd()).resolve()
+    return list(dict.fromkeys(folder.parent / "shared" / "data" for folder in (here, *here.parents)))
+
+
 def find_shared_data(start: Path | None = None) -> Path | None:
     """The development data folder ``../shared/data`` next to the working copy, if present.
 
-    Looked up from ``start`` (default: the current directory) and its parents; used only to
+    The first of :func:`shared_data_candidates` that holds its ``README.md``; used only to
     pick sensible defaults for offline runs, never required.
     """
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder.parent / "shared" / "data"
-        if (candidate / "README.md").is_file():
-            return candidate
-    return None
+    return next((c for c in shared_data_candidates(start) if (c / "README.md").is_file()), None)

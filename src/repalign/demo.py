@@ -87,12 +87,6 @@ REAL_PACKAGES: tuple[str, ...] = ("torch", "timm", "efficientnet_lite_pytorch", 
 REAL_METRICS: tuple[str, ...] = ("pearson", "spearman", "kendall", "triplet")
 
 
-def _shared_data_candidates(start: Path | None = None) -> list[Path]:
-    """Every ``../shared/data`` the demo tries: next to the current folder and each of its parents."""
-    here = (start or Path.cwd()).resolve()
-    return [folder.parent / "shared" / "data" for folder in (here, *here.parents) if folder.parent != folder]
-
-
 def _peterson_in(folder: Path) -> Path | None:
     from .study.plan import dataset_folder
 
@@ -116,7 +110,7 @@ def _look_for_data(data_root: str | Path | None) -> tuple[Path | None, list[str]
                          + ("" if where.is_dir() else " (no such folder)") + "; the real-model section is skipped")
             return None, lines
         return peterson, [*lines, *_found_lines(peterson)]
-    from ._paths import data_dir
+    from ._paths import data_dir, shared_data_candidates
     from .data.registry import registered_datasets
 
     lines = [("real data: looking for peterson2018/ (no --data-root given): the registered copy, the data folder "
@@ -131,7 +125,7 @@ def _look_for_data(data_root: str | Path | None) -> tuple[Path | None, list[str]
     else:
         lines.append("real data:   registered copy: none (repalign data add peterson2018 PATH registers one)")
     tries.append(("data folder", data_dir()))
-    tries += [("../shared/data", c) for c in _shared_data_candidates()]
+    tries += [("../shared/data", c) for c in shared_data_candidates()]
     for label, folder in tries:
         peterson = _peterson_in(folder) if folder.is_dir() else None
         if peterson is not None:
