@@ -38,7 +38,7 @@ from ..stats._frame import check_columns
 from .data import RunData, default_columns, load_run
 from .format import pretty_column
 from .model import Report, ReportContext, ReportSection, Section
-from .render import Figure, Plot, Table, table_latex, table_markdown
+from .render import Figure, Table, table_latex, table_markdown
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""The report's colours: one table for the interactive figures and their PNG twins, so a
-metric, a group or a family has the same colour on the page and in report.md.
+"""The report's colours and line styles: one table for the interactive figures and their PNG
+twins, so a metric, a group, a family or a head looks the same on the page and in report.md.
 
 Okabe-Ito colours first (distinguishable with colour-vision deficiencies), then Paul Tol's.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["GROUP_COLORS", "METRIC_COLORS", "PALETTE", "category_colors", "metric_color"]
+__all__ = ["GROUP_COLORS", "HEAD_DASHES", "METRIC_COLORS", "PALETTE", "category_colors", "head_dash", "metric_color"]
 
 METRIC_COLORS = {"pearson": "#0072B2", "spearman": "#E69F00", "kendall": "#CC79A7", "triplet": "#009E73"}
 GROUP_COLORS = {"high": "#0072B2", "mid": "#999999", "low": "#D55E00"}
@@ -23,6 +23,21 @@ PALETTE = (
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
     "#882255", "#44AA99", "#117733", "#999933", "#AA4499", "#6699CC", "#888888",
 )
+
+#: Line style of each few-shot head (Plotly's names): ``(plotly, matplotlib, caption word)``.
+HEAD_DASHES = {"linear": ("solid", "-", "solid"), "mlp1": ("dash", "--", "dashed"), "mlp2": ("dot", ":", "dotted")}
+_OTHER_HEAD = ("dashdot", "-.", "dash-dotted")
+
+
+def head_dash(head: str) -> tuple[str, str, str]:
+    """``(plotly dash, matplotlib linestyle, caption word)`` of a head's lines.
+
+    Examples
+    --------
+    >>> head_dash("mlp1")
+    ('dash', '--', 'dashed')
+    """
+    return HEAD_DASHES.get(head, _OTHER_HEAD)
 
 
 def metric_color(metric: str, i: int = 0) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import optional_import
-from .colors import GROUP_COLORS, METRIC_COLORS, metric_color
+from .colors import GROUP_COLORS, METRIC_COLORS, PALETTE, head_dash, metric_color
 from .format import head_name, pretty_column
 
 __all__ = [
@@ -351,7 +351,6 @@ def domain_bars(frame: pd.DataFrame, per_domain: dict[str, list[str]]) -> Any:
     metrics = [m for m, cols in per_domain.items() if cols][:4]
     models = frame["model"].astype(str).tolist()
     domains = list(dict.fromkeys(c[len(m) + 1 :] for m in metrics for c in per_domain[m]))
-    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
     with mpl.rc_context(_STYLE):
         fig = new_figure(max(5.5, 0.32 * len(models) * max(1, len(domains)) ** 0.5 + 2.0), 2.1 * len(metrics) + 1.2)
         axes = np.atleast_1d(fig.subplots(len(metrics), 1, squeeze=False, sharex=True)[:, 0])
@@ -362,7 +361,7 @@ def domain_bars(frame: pd.DataFrame, per_domain: dict[str, list[str]]) -> Any:
                 col = f"{metric}_{domain}"
                 if col in frame.columns:
                     ax.bar(x + (d_i - (len(domains) - 1) / 2) * width, pd.to_numeric(frame[col], errors="coerce"), width,
-                           color=palette[d_i % len(palette)], label=domain)
+                           color=PALETTE[d_i % len(PALETTE)], label=domain)
             ax.set_ylabel(f"{pretty_column(metric)}\nalignment")
             values = pd.to_numeric(frame[[c for c in per_domain[metric] if c in frame.columns]].stack(), errors="coerce").dropna()
             if len(values):  # bars start at zero (as the interactive twin's); the range ends just past the data
@@ -384,7 +383,6 @@ def model_fewshot_curves(long: pd.DataFrame, palette: dict[str, str], colors: di
     from matplotlib.lines import Line2D
 
     mpl = _mpl()
-    styles = {"linear": "-", "mlp1": "--", "mlp2": ":"}
     shots = sorted(int(s) for s in long["shots"].unique())
     models = list(dict.fromkeys(long["model"].astype(str)))
     with mpl.rc_context(_STYLE):
@@ -393,7 +391,7 @@ def model_fewshot_curves(long: pd.DataFrame, palette: dict[str, str], colors: di
         ends = []
         for (model, head), block in long.groupby(["model", "head"], sort=False):
             block = block.sort_values("shots")
-            ax.plot(block["shots"], block["accuracy"], marker="o", ms=3, lw=1.4, ls=styles.get(str(head), "-."),
+            ax.plot(block["shots"], block["accuracy"], marker="o", ms=3, lw=1.4, ls=head_dash(str(head))[1],
                     color=palette[colors[str(model)]], alpha=0.9)
             ends.append((str(model), float(block["shots"].iloc[-1]), float(block["accuracy"].iloc[-1])))
         _shot_axis(ax, shots)
@@ -410,6 +408,6 @@ def model_fewshot_curves(long: pd.DataFrame, palette: dict[str, str], colors: di
                 ax.annotate(_short_id(model), (x, y), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center",
                             color=palette[colors[model]], annotation_clip=False)
         heads = list(dict.fromkeys(long["head"].astype(str)))
-        extra = [Line2D([], [], color="#444444", ls=styles.get(h, "-."), label=head_name(h)) for h in heads] if len(heads) > 1 else []
+        extra = [Line2D([], [], color="#444444", ls=head_dash(h)[1], label=head_name(h)) for h in heads] if len(heads) > 1 else []
         _category_legend(fig, palette, [colors[m] for m in models], "", extra)
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["format_p", "format_r", "format_ci", "format_number", "pretty_column"]
+__all__ = ["format_p", "format_r", "format_ci", "format_number", "pretty_column", "slug"]
 
 _OUTCOME_NAMES = {
     "imagenet_top1": "ImageNet top-1",
@@ -99,3 +99,14 @@ def pretty_column(name: str) -> str:
 def head_name(head: str) -> str:
     """Human name of a few-shot head (``mlp1`` -> ``1-layer head``)."""
     return _HEAD_NAMES.get(head, head)
+
+
+def slug(text: str) -> str:
+    """``text`` as a figure or table key: every character that is not a letter or digit becomes ``_``.
+
+    Examples
+    --------
+    >>> slug("peterson2018:animals")
+    'peterson2018_animals'
+    """
+    return "".join(ch if ch.isalnum() else "_" for ch in text)

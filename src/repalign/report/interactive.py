@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .colors import GROUP_COLORS, METRIC_COLORS, PALETTE, category_colors, metric_color
+from .colors import GROUP_COLORS, METRIC_COLORS, PALETTE, category_colors, head_dash, metric_color
 from .format import head_name, pretty_column
 from .format import pretty_column as _pretty
 
@@ -281,7 +281,6 @@ def model_fewshot_plot(long: pd.DataFrame, palette: Mapping[str, str], colors: M
     ``long`` holds ``model, head, shots, accuracy``; the legend toggles models, the line
     style tells the heads apart.
     """
-    dashes = {"linear": "solid", "mlp1": "dash", "mlp2": "dot"}
     data = []
     shots = sorted(long["shots"].unique().tolist())
     seen: set[str] = set()
@@ -293,7 +292,7 @@ def model_fewshot_plot(long: pd.DataFrame, palette: Mapping[str, str], colors: M
         data.append({
             "type": "scatter", "mode": "lines+markers", "x": block["shots"].tolist(), "y": block["accuracy"].tolist(),
             "name": str(model), "legendgroup": str(model), "showlegend": first,
-            "line": {"color": palette[colors[model]], "dash": dashes.get(head, "dashdot"), "width": 1.6},
+            "line": {"color": palette[colors[model]], "dash": head_dash(head)[0], "width": 1.6},
             "hovertemplate": f"<b>{model}</b><br>{head_name(head)}, n = %{{x}}: %{{y:.2f}}%<extra></extra>",
         })
     layout = _layout(xaxis=_axis("examples per class (n)", type="log", tickvals=shots, ticktext=[str(s) for s in shots]),

@@ -19,7 +19,8 @@ import pandas as pd
 
 from .._errors import InputError
 from ..results import classify_columns, fewshot_long, model_family, model_source, parse_column, partial_aggregates, split_domains
-from .format import format_number, pretty_column
+from .colors import HEAD_DASHES, head_dash
+from .format import format_number, head_name, pretty_column, slug
 from .model import Report, ReportContext, Section
 from .render import Plot, Table
 
@@ -177,10 +178,6 @@ def model_table(ctx: ReportContext) -> ModelTable:
     return ModelTable("models-table", columns, rows, groups, notes)
 
 
-#: Line style of each head in the per-model few-shot curves (as ``interactive.model_fewshot_plot`` draws them).
-_HEAD_STYLES = (("linear", "solid", "linear probe"), ("mlp1", "dashed", "1-layer head"), ("mlp2", "dotted", "2-layer head"))
-
-
 def models_section(rep: Report, ctx: ReportContext) -> Section:
     """Every model by id: the table, the explorer, per-domain alignment and per-model few-shot curves."""
     from . import figures as static
@@ -217,9 +214,11 @@ def models_section(rep: Report, ctx: ReportContext) -> Section:
             continue
         colors = dict(zip(ctx.frame["model"].astype(str), ctx.colors))
         of = f" on {ctx.task_label(task)}" if len(tasks) > 1 else ""
-        styles = ", ".join(f"{style}: {name}" for head, style, name in _HEAD_STYLES if head in set(long["head"].astype(str)))
+        present = set(long["head"].astype(str))
+        ordered = [h for h in HEAD_DASHES if h in present] + sorted(present - set(HEAD_DASHES))
+        styles = ", ".join(f"{head_dash(h)[2]}: {head_name(h)}" for h in ordered)
         rep.add(sec, "plot", Plot(
-            "figure_model_fewshot" + ("" if task is None else "_" + "".join(ch if ch.isalnum() else "_" for ch in task)), "",
+            "figure_model_fewshot" + ("" if task is None else "_" + slug(task)), "",
             f"Few-shot accuracy of every model{of}.",
             f"Mean accuracy over seeds against examples per class, one line per model and head ({styles}); click a model "
             "in the legend to hide it.",
@@ -287,7 +286,7 @@ def similarity_section(rep: Report, ctx: ReportContext, wanted: Sequence[str] | 
             value = score.loc[model, ctx.align[0]] if ctx.align and model in score.index else None
             label = f"{model}" + (f"<br>{pretty_column(ctx.align[0])} {value:.3f}" if value is not None and pd.notna(value) else "")
             panels.append((label, e["similarity"], [str(i) for i in e["ids"]]))
-        key = "figure_similarity_" + "".join(ch if ch.isalnum() else "_" for ch in dataset)
+        key = "figure_similarity_" + slug(dataset)
         png = to_png(static.similarity_panels([(title, m) for title, m, _ in panels]))
         rep.add(sec, "plot", Plot(key, "", f"Similarity matrices on {dataset}.",
                                   f"Left: the human matrix; then {', '.join(mine)}.", *live.similarity_plot(panels),

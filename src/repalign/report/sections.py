@@ -16,7 +16,7 @@ import pandas as pd
 from .._errors import InputError
 from ..stats import GROUPS, metric_correlations, quadratic_band
 from ..stats.tables import TABLE_COLUMNS
-from .format import format_ci, format_number, format_p, format_r, pretty_column
+from .format import format_ci, format_number, format_p, format_r, pretty_column, slug
 from .model import Report, ReportContext, Section
 from .render import Plot, Table
 
@@ -139,10 +139,6 @@ def _plot(key: str, title: str, caption: str, spec: tuple[list, dict], alt: str,
     return Plot(key, "", title, caption, data, layout, alt, height=height, png=to_png(png) if png is not None else None)
 
 
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text)
-
-
 def fewshot_section(rep: Report, ctx: ReportContext, task: str | None = None) -> None:
     """Few-shot accuracy of one transfer task against alignment: groups (Figure 3), partial (4)
     and z² (5) correlations. ``task`` is the column prefix (``None``: the first task); with
@@ -160,7 +156,7 @@ def fewshot_section(rep: Report, ctx: ReportContext, task: str | None = None) ->
     several = len(ctx.fewshot_tasks()) > 1
     label = ctx.task_label(task)
     dataset = f" on {label}" if (info is not None or ctx.run.fewshot_dataset or task) else ""
-    suffix = "" if task is None else f"_{_slug(task)}"
+    suffix = "" if task is None else f"_{slug(task)}"
     of = f" on {label}" if several else ""
     sec = rep.section("fewshot" + suffix, f"Few-shot transfer: {label}" if several else "Few-shot transfer",
                       f"Accuracy of few-shot classifiers trained on each model's features{dataset}{seeds}, "
