@@ -38,7 +38,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Generic, TypeVar
 
-__all__ = ["progress", "Progress", "set_quiet", "is_quiet", "format_duration"]
+__all__ = ["progress", "Progress", "set_quiet", "is_quiet", "format_duration", "display_mode"]
 
 T = TypeVar("T")
 
@@ -134,6 +134,17 @@ def _mode(stream: IO[str], enabled: bool | None) -> str:
     isatty = getattr(stream, "isatty", None)
     on_terminal = bool(isatty and isatty())
     return "bar" if on_terminal and _tqdm_class() is not None else "plain"
+
+
+def display_mode(enabled: bool | None = None, stream: IO[str] | None = None) -> str:
+    """What :func:`progress` would show on ``stream`` (default stderr): ``"bar"``, ``"plain"`` or ``"off"``.
+
+    Examples
+    --------
+    >>> display_mode(enabled=False)
+    'off'
+    """
+    return _mode(stream if stream is not None else sys.stderr, enabled)
 
 
 def _tqdm_class() -> Any:

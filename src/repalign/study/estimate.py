@@ -223,16 +223,12 @@ BYTES_PER_PARAMETER = 4
 
 
 def _param_rows(plan: Any) -> Any:
+    """The plan's robustness tables indexed by model, or None (read once per process: reading them logs)."""
     if plan.config.robustness.tables is None:
         return None
-    return _load_tables(str(plan.config.robustness.tables))
-
-
-def _load_tables(folder: str) -> Any:
-    """The robustness tables indexed by model (read once per process: reading them logs)."""
     from .units import _timm_table
 
-    return _timm_table(folder).set_index("model")
+    return _timm_table(str(plan.config.robustness.tables)).set_index("model")
 
 
 def parameter_download_bytes(plan: Any, weights: dict[str, dict[str, Any]], tables: Any = None) -> dict[str, int]:

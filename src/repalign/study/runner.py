@@ -19,6 +19,7 @@ from typing import Any
 
 from .._environment import machine_info, package_versions
 from .._errors import InputError
+from .._progress import display_mode
 from .._progress import progress as progress_display
 from .executors import run_in_child, run_units
 from .store import RunStore, UnitResult
@@ -219,9 +220,8 @@ def _units_bar(total: int, already: int) -> Any:
     Plain progress lines would repeat the ``[k/n] done ...; ETA`` line every unit already
     prints (once per unit, with its ETA), so outside bar mode the display is silenced.
     """
-    bar = progress_display(total=total, desc="study units", unit="unit")
-    if bar.mode != "bar":
-        return progress_display(total=total, desc="study units", unit="unit", enabled=False)
+    shown = None if display_mode() == "bar" else False
+    bar = progress_display(total=total, desc="study units", unit="unit", enabled=shown)
     if already:
         bar.update(already)
     return bar
