@@ -177,20 +177,22 @@ def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]
 
 
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
+    from ..study._words import count_noun
     from ..study.runner import format_eta  # one duration format for plans and run lines
 
     est = plan.estimate()
     print(f"study {plan.config.name!r} -> {plan.config.output}")
-    print(f"  units:      {est['units']} models ({est['zoo_models']} synthetic, {est['image_models']} image models)")
+    print(f"  units:      {count_noun(est['units'], 'model')} ({est['zoo_models']} synthetic, "
+          f"{count_noun(est['image_models'], 'image model')})")
     if plan.unresolved:
         print(f"  unresolved: {len(plan.unresolved)}: {'; '.join(plan.unresolved[:5])}")
     for h in plan.human:
-        print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
+        print(f"  human:      {h['name']}: {count_noun(len(h['parts']), 'part')}" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
     for t in plan.transfer:
         print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
               + (f", {t['n_images']} images" if "n_images" in t else " (not on this machine)"))
     if plan.robustness.get("tables"):
-        print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
+        print(f"  robustness: {plan.robustness['tables']} ({count_noun(len(plan.robustness.get('unmatched', [])), 'model')} without a row)")
     print(f"  weights:    {_weights_line(info['weights'])}")
     per_model = est["images_to_embed_per_model"] + timing.get("priced_images_per_model", 0)
     priced = (f", of which {timing['priced_images_per_model']:,} at a missing transfer set's published size"
@@ -199,7 +201,7 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
           f"{est['fewshot_fits']:,} few-shot fits")
     basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
     workers = plan.config.execution.workers if plan.config.execution.executor == "local" else 1
-    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker"
+    print(f"  time:       about {format_eta(timing['seconds'])} for {count_noun(timing['remaining_units'], 'unit')} on one worker"
           + (f", {format_eta(timing['seconds'] / workers)} on {workers}" if workers > 1 else "")
           + f" (estimate; {basis})")
     if len(timing["per_model"]) > 1:

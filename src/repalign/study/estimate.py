@@ -37,6 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._words import count_noun
+
 import numpy as np
 
 from .._files import atomic_write_text
@@ -297,7 +299,7 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
         kind = "zoo" if is_synthetic(uid) else "image"
         if costs[kind]:
             per_model[uid] = statistics.median(costs[kind])
-            basis[kind] = f"median of {len(costs[kind])} finished {kind} unit(s) of this run"
+            basis[kind] = f"median of {count_noun(len(costs[kind]), 'finished ' + kind + ' unit')} of this run"
             continue
         if kind == "zoo":  # a zoo unit is cheap and needs nothing missing: run one and time it
             if "zoo" not in basis:
@@ -319,7 +321,8 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
                        f"few-shot grid timed on synthetic {CALIBRATION_DIM}-d features)")
     total = float(sum(per_model.values()))
     if unknown_size:
-        notes.append(f"{unknown_size} model(s) have no parameter count in the robustness tables: priced as a ResNet-18")
+        notes.append(f"{count_noun(unknown_size, 'model has', 'models have')} no parameter count in the robustness tables: "
+                     "priced as a ResNet-18")
     return {"seconds": total, "per_model": per_model, "basis": basis, "remaining_units": len(todo),
             "priced_images_per_model": extra_images,
             "finished_units": len(done), "notes": notes}

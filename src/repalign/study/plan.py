@@ -253,14 +253,18 @@ def make_plan(config: StudyConfig) -> StudyPlan:
     transfer = _transfer_specs(config, missing)
     robustness: dict[str, Any] = {"tables": str(config.robustness.tables) if config.robustness.tables else None}
     if config.robustness.tables is not None:
-        from .units import _timm_table, is_synthetic, robustness_name
+        from ._words import count_noun
+        from .units import _timm_table, is_synthetic, random_init, robustness_name
 
         timm = _timm_table(str(config.robustness.tables))  # read (and its warnings logged) once per process
         names = set(timm["model"])
-        unmatched = [u for u in units if not is_synthetic(u) and robustness_name(u, names) is None]
+        unrandom = [u for u in units if not is_synthetic(u) and random_init(u, model_options)]
+        unmatched = [u for u in units if not is_synthetic(u) and (u in unrandom or robustness_name(u, names) is None)]
         robustness.update(n_rows=int(len(timm)), unmatched=unmatched)
         if unmatched:
-            notes.append(f"{len(unmatched)} models have no row in the robustness tables (their columns stay empty)")
+            why = (f"; {len(unrandom)} of them random-init, whose weights are not the published ones" if unrandom else "")
+            notes.append(f"{count_noun(len(unmatched), 'model has', 'models have')} no row in the robustness tables{why} "
+                         "(their columns stay empty)")
     return StudyPlan(config, units, model_options, human, transfer, robustness, unresolved, notes, missing)
 
 

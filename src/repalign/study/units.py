@@ -38,7 +38,7 @@ from .._errors import InputError
 from .context import HumanTarget, TransferSpec, UnitContext
 from .store import UnitResult
 
-__all__ = ["run_model_unit", "is_synthetic", "robustness_name"]
+__all__ = ["run_model_unit", "is_synthetic", "robustness_name", "random_init"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,13 @@ def robustness_name(model_id: str, table_names: set[str]) -> str | None:
     if source == "timm":
         return name if name in table_names else None
     return None
+
+
+def random_init(model_id: str, model_options: Any) -> bool:
+    """True when the study runs ``model_id`` from a random initialisation (``pretrained: false``):
+    the published robustness tables describe the pretrained weights, not these."""
+    options = (model_options or {}).get(model_id)
+    return getattr(options, "weights_kind", "pretrained") == "random-init"
 
 
 @contextlib.contextmanager
@@ -244,6 +251,11 @@ def run_model_unit(model_id: str, context: UnitContext) -> UnitResult:
 
 def _join_robustness(wide: pd.DataFrame, model_id: str, context: UnitContext, record: dict[str, Any]) -> None:
     if not context.robustness_tables:
+        return
+    if random_init(model_id, context.model_options):
+        # the table's row is the pretrained model's; a random init of the architecture is another model
+        record["robustness_name"] = None
+        record["robustness_note"] = "random-init weights (pretrained: false): the published tables describe the pretrained weights"
         return
     timm = _timm_table(str(context.robustness_tables))
     name = robustness_name(model_id, set(timm["model"]))
