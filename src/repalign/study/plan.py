@@ -285,7 +285,40 @@ def collect_study(run_dir: str | Path) -> dict[str, Path]:
         written[name] = store.root / f"{name}.parquet"
     if (store.root / "ceilings.parquet").is_file():
         written["ceilings"] = store.root / "ceilings.parquet"
+    if _write_similarity(store):
+        written["similarity"] = store.root / "similarity"
     return written
+
+
+def _write_similarity(store: RunStore) -> int:
+    """``RUN_DIR/similarity/<unit key>__<dataset>.npz`` (the report's similarity files) from
+    every finished unit's ``similarity`` table, one unit at a time; files of units that are
+    no longer done are removed. Returns the number of files."""
+    import re
+
+    import numpy as np
+
+    folder = store.root / "similarity"
+    done = store.done_units()
+    names: set[str] = set()
+    for uid, unit_dir in sorted(done.items()):
+        path = unit_dir / "similarity.parquet"
+        if not path.is_file():
+            continue
+        table = pd.read_parquet(path)
+        for dataset, rows in table.groupby("dataset", sort=False):
+            name = f"{unit_dir.name}__{re.sub(r'[^A-Za-z0-9._-]+', '_', str(dataset))}.npz"
+            folder.mkdir(exist_ok=True)
+            with atomic_path(folder / name, what="similarity file") as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, model=np.array(uid), dataset=np.array(str(dataset)), ids=rows["id"].to_numpy(dtype=str),
+                         human=np.stack(rows["human"].to_numpy()), similarity=np.stack(rows["similarity"].to_numpy()))
+            names.add(name)
+    if folder.is_dir():
+        keys = {d.name for d in done.values()}
+        for stale in folder.glob("*__*.npz"):
+            if stale.name not in names and stale.name.split("__")[0] not in keys:
+                stale.unlink()
+    return len(names)
 
 
 def run_study(
