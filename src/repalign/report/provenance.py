@@ -47,9 +47,17 @@ def _versions(versions: dict[str, Any]) -> str:
     return " · ".join(f"{k} {versions[k]}" for k in keys)
 
 
+def _machine_value(key: str, value: Any) -> str:
+    if isinstance(value, (list, tuple)):  # the GPUs: names, or none ("[]" is no way to say it)
+        return ", ".join(str(v) for v in value) or "none"
+    text = str(value)
+    # a thread plan describes itself as "threads: ..."; under the key "threads" once is enough
+    return text[len(key) + 2:] if text.startswith(f"{key}: ") else text
+
+
 def _machine(machine: Any) -> str:
     if isinstance(machine, dict):
-        return " · ".join(f"{k}: {v}" for k, v in machine.items())
+        return " · ".join(f"{k}: {_machine_value(str(k), v)}" for k, v in machine.items())
     return str(machine)
 
 
@@ -97,7 +105,7 @@ def provenance_section(rep: Report, ctx: ReportContext) -> None:
         if manifest.get("argv"):
             argv = manifest["argv"]
             prov.items.append(("command line", shlex.join(str(a) for a in argv) if isinstance(argv, list) else str(argv)))
-        for key, label in (("created", "run created"), ("updated", "run last updated")):
+        for key, label in (("created", "run created"), ("updated", "run last started")):
             if key in manifest:
                 prov.items.append((label, _when(manifest[key])))
         if manifest.get("versions"):
