@@ -176,7 +176,8 @@ def forest_plot(tables: Mapping[str, pd.DataFrame], outcomes: Sequence[str], ali
         layout["xaxis" + x[1:]].update(title={"text": "correlation r (95% CI)"}, zeroline=True, zerolinecolor="#999")
         layout["yaxis" + y[1:]].update(autorange="reversed", showticklabels=j == 0, type="category")
         notes.append(_panel_title(x, y, title, layout))
-    return data, _layout(annotations=notes, **layout)
+    # two-line panel titles sit above the panels: room for them below the toolbar (top right)
+    return data, _layout(annotations=notes, margin={"l": 24, "r": 18, "t": 86, "b": 24}, **layout)
 
 
 def _points(frame: pd.DataFrame, x: str, y: str, colors: pd.Series, palette: Mapping[str, str], axes: tuple[str, str], show: bool) -> list:
@@ -336,7 +337,8 @@ def similarity_plot(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> 
         layout["xaxis" + x[1:]].update(showticklabels=False, title={"text": ""}, constrain="domain")
         layout["yaxis" + y[1:]].update(showticklabels=False, autorange="reversed", scaleanchor=x, constrain="domain")
         notes.append(_panel_title(x, y, title, layout))
-    return data, _layout(annotations=notes, **layout)
+    # two-line panel titles sit above the panels: room for them below the toolbar (top right)
+    return data, _layout(annotations=notes, margin={"l": 24, "r": 18, "t": 86, "b": 24}, **layout)
 
 
 def layers_plot(layers: pd.DataFrame) -> tuple[list, dict]:

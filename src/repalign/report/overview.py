@@ -289,7 +289,8 @@ def similarity_section(rep: Report, ctx: ReportContext, wanted: Sequence[str] | 
         key = "figure_similarity_" + slug(dataset)
         png = to_png(static.similarity_panels([(title, m) for title, m, _ in panels]))
         rep.add(sec, "plot", Plot(key, "", f"Similarity matrices on {dataset}.",
-                                  f"Left: the human matrix; then {', '.join(mine)}.", *live.similarity_plot(panels),
+                                  f"Left: the human matrix; then {', '.join(mine)}. Brighter is more similar: yellow the most similar pairs "
+                                  "of a panel, dark blue the least.", *live.similarity_plot(panels),
                                   alt=f"Heat maps of human and model similarity on {dataset}", height=350, png=png))
 
 
