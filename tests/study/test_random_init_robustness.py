@@ -47,3 +47,16 @@ def test_the_plan_says_random_init_models_have_no_robustness_row(shared_data, tm
     notes = " | ".join(plan.notes)
     assert "1 model has no row in the robustness tables" in notes  # singular, not "1 models have"
     assert "random-init" in notes
+
+
+def test_missing_robustness_tables_name_the_config_key(tmp_path):
+    from repalign._errors import RepalignError
+    from repalign.study.config import config_from_dict
+    from repalign.study.plan import make_plan
+
+    config = config_from_dict({
+        "name": "r", "output": str(tmp_path / "r"), "models": ["zoo"], "human": {"datasets": ["zoo"]},
+        "robustness": {"tables": str(tmp_path / "no-such-tables")}, "analysis": {"report": False},
+    })
+    with pytest.raises(RepalignError, match=r"robustness\.tables: .*no-such-tables.*no such folder.*directory you run"):
+        make_plan(config)

@@ -256,7 +256,11 @@ def make_plan(config: StudyConfig) -> StudyPlan:
         from ._words import count_noun
         from .units import _timm_table, is_synthetic, random_init, robustness_name
 
-        timm = _timm_table(str(config.robustness.tables))  # read (and its warnings logged) once per process
+        try:
+            timm = _timm_table(str(config.robustness.tables))  # read (and its warnings logged) once per process
+        except DataNotFoundError as exc:  # say which setting holds the path, and how it is read
+            raise DataNotFoundError(f"{config.source}: robustness.tables: {exc} Relative paths in a config are relative to "
+                                    "the directory you run repalign from.") from exc
         names = set(timm["model"])
         unrandom = [u for u in units if not is_synthetic(u) and random_init(u, model_options)]
         unmatched = [u for u in units if not is_synthetic(u) and (u in unrandom or robustness_name(u, names) is None)]
