@@ -25,3 +25,31 @@ def test_one_or_two_models_get_a_compact_report(tmp_path, n_models):
     for model in models:
         assert model in text
     assert "0.640" in text or n_models == 1
+
+
+def test_report_written_line_comes_after_the_progress_line(tmp_path, monkeypatch, caplog, capsys):
+    import logging
+
+    from repalign import _progress
+
+    monkeypatch.setenv(_progress.MODE_ENV, "plain")
+    monkeypatch.setenv(_progress.INTERVAL_ENV, "0")
+    pd.DataFrame({"model": ["a", "b"], "pearson": [0.1, 0.2]}).to_csv(tmp_path / "results.csv", index=False)
+    order = []
+    real_write = _progress.Progress._emit
+
+    def emit(self, now, *, final):
+        real_write(self, now, final=final)
+        if final:
+            order.append("progress done")
+
+    monkeypatch.setattr(_progress.Progress, "_emit", emit)
+    handler = logging.Handler()
+    handler.emit = lambda record: order.append(record.getMessage()) if "report written" in record.getMessage() else None
+    logging.getLogger("repalign").addHandler(handler)
+    caplog.set_level(logging.INFO, logger="repalign")
+    try:
+        build_report(tmp_path / "results.csv", tmp_path / "report")
+    finally:
+        logging.getLogger("repalign").removeHandler(handler)
+    assert order[-1].startswith("report written to") and "progress done" in order[:-1], order
