@@ -53,3 +53,18 @@ def test_report_written_line_comes_after_the_progress_line(tmp_path, monkeypatch
     finally:
         logging.getLogger("repalign").removeHandler(handler)
     assert order[-1].startswith("report written to") and "progress done" in order[:-1], order
+
+
+def test_fewshot_cells_carry_their_interval_over_seeds(tmp_path):
+    """Few-shot cells of the model table name their 95% Student-t interval over seeds (hover)."""
+    from repalign.transfer.summary import t_interval
+
+    results = pd.DataFrame({"model": ["a", "b", "c"], "pearson": [0.1, 0.2, 0.3]})
+    results.to_csv(tmp_path / "results.csv", index=False)
+    rows = [(m, "cifar10", "linear", 1, s, acc) for m, accs in (("a", (10.0, 14.0, 12.0)), ("b", (20.0, 30.0, 25.0)),
+                                                                 ("c", (40.0, 40.0, 41.0))) for s, acc in enumerate(accs)]
+    pd.DataFrame(rows, columns=["model", "dataset", "head", "shots", "seed", "accuracy"]).to_csv(tmp_path / "fewshot.csv", index=False)
+    html = unescape(build_report(tmp_path, tmp_path / "report").html.read_text(encoding="utf-8"))
+    lo, hi = t_interval([20.0, 30.0, 25.0], bounds=(0.0, 100.0))
+    assert f'title="95% CI {lo:.2f}–{hi:.2f} over 3 seeds"' in html
+    assert "hover a few-shot cell for its 95% CI over seeds" in html
