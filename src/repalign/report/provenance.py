@@ -65,6 +65,14 @@ def _this_machine() -> dict[str, str]:
     return package_versions(_LIBRARIES)
 
 
+def _weights(config: dict[str, Any]) -> str:
+    """The weights a unit loaded; a random init with its seed (the seed is what reproduces it)."""
+    weights = str(config.get("weights") or "–")
+    if weights == "random-init" and config.get("seed") is not None:
+        return f"random-init (seed {config['seed']})"
+    return weights
+
+
 def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for uid, rec in units.items():
@@ -79,7 +87,7 @@ def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
         rows.append({
             "model": rec.get("model", uid),
             # a zoo model is synthetic: its "weights" are the zoo settings (their digest is the hash)
-            "weights": "synthetic (zoo settings)" if config.get("source") == "zoo" else str(config.get("weights") or "–"),
+            "weights": "synthetic (zoo settings)" if config.get("source") == "zoo" else _weights(config),
             "weights_sha256": str(config.get("weights_sha256") or "–"),
             "weights_file": str(config.get("weights_file") or "–"),
             "stimuli": "; ".join(stimuli) or "–",
