@@ -68,3 +68,22 @@ def test_fewshot_cells_carry_their_interval_over_seeds(tmp_path):
     lo, hi = t_interval([20.0, 30.0, 25.0], bounds=(0.0, 100.0))
     assert f'title="95% CI {lo:.2f}–{hi:.2f} over 3 seeds"' in html
     assert "hover a few-shot cell for its 95% CI over seeds" in html
+
+
+def test_a_small_run_s_explorer_names_its_points_on_the_page():
+    """With a dozen models or fewer the explorer writes each model's name beside its point (as the
+    static figure does); a larger run keeps hover only, where labels would pile up."""
+    from repalign.report.interactive import explorer_plot
+    from repalign.report.overview import color_models
+
+    for n, labelled in ((3, True), (30, False)):
+        frame = pd.DataFrame({"model": [f"timm:model_{i}" for i in range(n)], "pearson": [i / n for i in range(n)],
+                              "fewshot_linear_1": [10.0 + i for i in range(n)]})
+        colors, palette, _ = color_models(frame)
+        data, _ = explorer_plot(frame, ["pearson"], ["fewshot_linear_1"], colors=colors, palette=palette)
+        modes = {t["mode"] for t in data}
+        assert modes == ({"markers+text"} if labelled else {"markers"}), (n, modes)
+        if labelled:  # the label is the id without its source; hover still names the full id
+            assert all(t["texttemplate"] == "%{customdata}" and "%{text}" in t["hovertemplate"] for t in data)
+            assert sorted(s for t in data for s in t["customdata"]) == sorted(f"model_{i}" for i in range(n))
+            assert sorted(s for t in data for s in t["text"]) == sorted(frame["model"])

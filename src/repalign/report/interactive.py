@@ -236,6 +236,10 @@ def _percent(column: str, label: str | None = None) -> str:
     return (label or pretty_column(column)) + ("" if column in ("param_count", "img_size") else " (%)")
 
 
+#: Runs with at most this many models get their points named on the explorer (more would pile up).
+EXPLORER_LABELS_UP_TO = 12
+
+
 def explorer_plot(
     frame: pd.DataFrame, xs: Sequence[str], ys: Sequence[str], *, colors: pd.Series, palette: Mapping[str, str],
     names: Mapping[str, str] | None = None,
@@ -255,9 +259,16 @@ def explorer_plot(
         return [sub.loc[sub["_c"] == c, col].astype(float).tolist() for c in cats]
 
     # every trace holds all models of its category; a choice swaps the x or y arrays
+    labelled = len(frame) <= EXPLORER_LABELS_UP_TO
+    x_all = pd.to_numeric(frame[xs[0]], errors="coerce")
+    x_mid = float(x_all.min() + 0.6 * (x_all.max() - x_all.min())) if x_all.notna().any() else 0.0
     for t, c in zip(traces, cats):
         block = sub[sub["_c"] == c]
         t["x"], t["y"], t["text"] = block[xs[0]].astype(float).tolist(), block[ys[0]].astype(float).tolist(), block["model"].astype(str).tolist()
+        if labelled:  # a small run: each point's name on the page, as in the static figure (the id without its source)
+            t.update(mode="markers+text", customdata=[m.partition(":")[2] or m for m in t["text"]], texttemplate="%{customdata}",
+                     # right of a point on the left of the first view, left of it on the right: off the axes and legend
+                     textposition=["top right" if v <= x_mid else "top left" for v in t["x"]], cliponaxis=False, textfont={"size": 10.5, "color": t["marker"]["color"]})
         # the axis titles follow the menus, so the tooltip names the columns shown
         t["hovertemplate"] = "<b>%{text}</b><br>%{xaxis.title.text}: %{x:.3f}<br>%{yaxis.title.text}: %{y:.2f}<extra>" + c + "</extra>"
     menus = [
