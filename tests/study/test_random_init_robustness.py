@@ -60,3 +60,23 @@ def test_missing_robustness_tables_name_the_config_key(tmp_path):
     })
     with pytest.raises(RepalignError, match=r"robustness\.tables: .*no-such-tables.*no such folder.*directory you run"):
         make_plan(config)
+
+
+def test_the_dry_run_says_random_init_models_load_no_weights(shared_data, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("timm")
+    import yaml
+
+    from repalign.cli import main
+    from repalign.study import estimate
+
+    monkeypatch.setattr(estimate, "calibrate", lambda *a, **k: {"seconds_per_image": 0.01, "grids": {}})
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "r", "output": str(tmp_path / "r"), "models": [{"id": "timm:resnet18", "pretrained": False, "seed": 0}],
+        "human": {"datasets": ["peterson2018:animals"], "data_root": str(shared_data)}, "analysis": {"report": False},
+    }))
+    assert main(["study", str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "0 present in the local cache, 1 random-init (no weights to load), 0 missing" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("timm:resnet18"))
+    assert row.split()[1] == "random-init", row

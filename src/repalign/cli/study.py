@@ -143,12 +143,26 @@ def _size(n_bytes: float) -> str:
 PLAN_ROWS = 8
 
 
+def _weights_state(w: dict[str, Any]) -> str:
+    """``present``, ``missing``, or what a model loads instead of weights (``random-init``, ``synthetic``)."""
+    where = str(w.get("where") or "")
+    if w.get("present") and where.startswith("random initialisation"):
+        return "random-init"
+    if w.get("present") and where.startswith("synthetic"):
+        return "synthetic"
+    return "present" if w.get("present") else "missing"
+
+
 def _weights_line(weights: dict[str, dict[str, Any]]) -> str:
     absent = [w for w in weights.values() if not w.get("present")]
     recorded = [w["download_bytes"] for w in absent if w.get("download_bytes")]
     approx = [w["download_bytes_from_parameters"] for w in absent
               if not w.get("download_bytes") and w.get("download_bytes_from_parameters")]
-    parts = [f"{len(weights) - len(absent)} present in the local cache, {len(absent)} missing"]
+    states = [_weights_state(w) for w in weights.values()]
+    # a random init or a zoo model loads no weights: "present in the cache" would claim a file
+    nothing = [f"{states.count(k)} {k} ({why})" for k, why in (("random-init", "no weights to load"),
+                                                               ("synthetic", "zoo models, no weights")) if k in states]
+    parts = [", ".join([f"{states.count('present')} present in the local cache", *nothing, f"{len(absent)} missing"])]
     if recorded:
         parts.append(f"{_size(sum(recorded))} to download for {len(recorded)} (recorded sizes)")
     if approx:
@@ -166,7 +180,7 @@ def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]
     rows = []
     for uid, w in info["weights"].items():
         if w.get("present"):
-            state, size = "present", ""
+            state, size = _weights_state(w), ""
         else:
             state = "missing"
             size = (_size(w["download_bytes"]) if w.get("download_bytes") else
