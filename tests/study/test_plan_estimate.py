@@ -104,3 +104,20 @@ def test_data_root_replaces_the_configs_human_data_root(shared_data, tmp_path, m
     assert main(["study", str(config), "--dry-run", "--data-root", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("repalign study: error: --data-root") and "no such folder" in err[0]
+
+
+def test_the_estimate_uses_the_configured_image_size(shared_data, tmp_path):
+    """A model run at image_size 96 embeds (96/224)^2 of the pixels the table's 224 would cost."""
+    pytest.importorskip("timm")
+    plan = make_plan(config_from_dict({
+        "name": "s", "output": str(tmp_path / "s"),
+        "models": ["timm:resnet18", {"id": "timm:resnet34", "pretrained": False, "seed": 0, "image_size": 96}],
+        "human": {"datasets": ["peterson2018:animals"], "data_root": str(shared_data)},
+        "robustness": {"tables": str(shared_data / "timm_results" / "2022-07")}, "analysis": {"report": False},
+    }))
+    timing = estimate_time(plan, calibration=FAKE_CALIBRATION)
+    images = plan.estimate()["images_to_embed_per_model"]
+    assert timing["per_model"]["timm:resnet18"] == pytest.approx(images * 0.01 * 1.0)  # the reference model
+    rows = __import__("repalign.study.units", fromlist=["_timm_table"])._timm_table(str(shared_data / "timm_results" / "2022-07"))
+    params34 = float(rows.set_index("model").loc["resnet34", "param_count"])
+    assert timing["per_model"]["timm:resnet34"] == pytest.approx(images * 0.01 * params34 / 11.69 * (96 / 224) ** 2)

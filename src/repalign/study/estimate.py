@@ -279,7 +279,9 @@ def parameter_download_bytes(plan: Any, weights: dict[str, dict[str, Any]], tabl
     return out
 
 
-def _size_factor(model_id: str, tables: Any, name_of: Any) -> float | None:
+def _size_factor(model_id: str, tables: Any, name_of: Any, image_size: int | None = None) -> float | None:
+    """Parameters x pixels relative to the reference model; ``image_size`` (the study's own
+    setting for the model) replaces the table's published input size."""
     if tables is None:
         return None
     name = name_of(model_id, set(tables.index))
@@ -287,7 +289,7 @@ def _size_factor(model_id: str, tables: Any, name_of: Any) -> float | None:
         return None
     row = tables.loc[name]
     try:
-        params, size = float(row["param_count"]), float(row["img_size"])
+        params, size = float(row["param_count"]), float(image_size or row["img_size"])
     except (KeyError, TypeError, ValueError):
         return None
     if not np.isfinite(params) or not np.isfinite(size):
@@ -330,10 +332,11 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
             grids = [_grid_shape(t) for t in plan.transfer_specs if not t.is_zoo]
             cal = calibration or calibrate(plan.config.extraction.device, plan.config.extraction.batch_size,
                                            grids=grids)
-        factor = _size_factor(uid, tables, robustness_name)
-        if factor is None:
+        image_size = getattr(plan.model_options.get(uid), "image_size", None)
+        factor = _size_factor(uid, tables, robustness_name, image_size)
+        if factor is None:  # priced as the reference model, at the study's image size when it sets one
             unknown_size += 1
-            factor = 1.0
+            factor = (float(image_size or REFERENCE_MODEL["img_size"]) / REFERENCE_MODEL["img_size"]) ** 2
         images = est["images_to_embed_per_model"] + extra_images
         per_model[uid] = images * cal["seconds_per_image"] * factor + _fewshot_seconds(plan, cal)
         basis[kind] = ("calibrated on this machine (random-init ResNet-18, scaled by parameters x pixels; "
