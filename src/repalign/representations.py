@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError
-from ._validation import check_option, preview
+from ._validation import check_flag, check_option, preview
 from .similarity import SIMILARITY_FUNCTIONS, similarity_matrix
 
 __all__ = ["KINDS", "Representation", "match_stimuli"]
@@ -31,6 +31,9 @@ MIN_STIMULI = 3
 
 
 def _id_text(x: Any, source: str) -> str:
+    if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
+        # str() would make the ids "None" and "nan", which then match nothing (or each other)
+        raise InputError(f"{source}: a stimulus id is missing ({x!r}); every stimulus needs a text id.")
     if isinstance(x, (bytes, bytearray)):
         try:
             return bytes(x).decode("utf-8")
@@ -42,6 +45,8 @@ def _id_text(x: Any, source: str) -> str:
 def _as_ids(ids: Iterable[Any], source: str) -> tuple[str, ...]:
     if isinstance(ids, str):
         raise InputError(f"{source}: ids must be a sequence of stimulus ids, not a single string.")
+    if not isinstance(ids, Iterable) or isinstance(ids, (bytes, Mapping)):
+        raise InputError(f"{source}: ids must be a sequence of stimulus ids; got {type(ids).__name__}.")
     # Bytes ids (numpy 'S' arrays, common from h5py and MATLAB) are decoded, never rendered as "b'x'".
     out = tuple(_id_text(x, source) for x in ids)
     seen: dict[str, int] = {}
@@ -137,6 +142,7 @@ class Representation:
         meta: Mapping[str, Any] | None = None,
     ) -> None:
         check_option("kind", kind, KINDS)
+        symmetrize = check_flag("symmetrize", symmetrize)
         source = name or "representation"
         ids_t = _as_ids(ids, source)
         if len(ids_t) < MIN_STIMULI:

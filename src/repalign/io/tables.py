@@ -256,11 +256,22 @@ def text_feature_table(table: TextTable, id_column: str | None, name: str) -> Re
     ids = table.column(positions[idcol])
     feature_cols = [c for c in columns if c not in (idcol, label_col)]
     if not feature_cols:
-        raise InputError(f"{source}: no feature columns besides the id column {idcol!r}.")
+        raise InputError(f"{source}: no feature columns besides the id column {idcol!r}.{_separator_hint(columns)}")
     values = table.numbers([positions[c] for c in feature_cols], ids, feature_cols)
     labels = table.column(positions[label_col]) if label_col is not None else None
     meta: dict[str, Any] = {"source": source, "format": "feature-table", "id_column": idcol}
     return _features(ids, values, feature_cols, meta, labels, name)
+
+
+def _separator_hint(columns: list[str]) -> str:
+    """Why a header is one cell: the file is separated by another character than its suffix says."""
+    if len(columns) != 1:
+        return ""
+    for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "'|'")):
+        if sep in columns[0]:
+            fix = "name it .tsv" if sep == "\t" else "save it comma-separated (.csv) or tab-separated (.tsv)"
+            return f" The header row is one cell: the file looks {name}-separated, which its suffix does not say; {fix}."
+    return ""
 
 
 def feature_table(df: pd.DataFrame, source: str, id_column: str | None, name: str) -> Representation:
