@@ -120,6 +120,41 @@ def _fewshot_empty_label(tmp: Path) -> list[str]:
     return ["fewshot", str(feats), "--labels", str(labels), "--heads", "linear", "--shots", "1", "--seeds", "1"]
 
 
+def _parquet(tmp: Path, name: str, edit: Callable[[object], None]) -> Path:
+    import pandas as pd
+
+    pytest.importorskip("pyarrow")
+    df = pd.DataFrame(_features(), columns=[f"f{j}" for j in range(5)])
+    df.insert(0, "id", IDS)
+    edit(df)
+    df.to_parquet(tmp / name)
+    return tmp / name
+
+
+def _truncated_parquet(tmp: Path) -> list[str]:
+    path = _parquet(tmp, "cut.parquet", lambda df: None)
+    path.write_bytes(path.read_bytes()[:200])
+    return ["align", str(_matrix_csv(tmp / "h.csv", _similarity(), IDS)), str(path)]
+
+
+def _parquet_case(name: str, edit: Callable[[object], None]) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["align", str(_matrix_csv(tmp / "h.csv", _similarity(), IDS)), str(_parquet(tmp, name, edit))]
+
+
+def _set(column: str, row: int, value: object) -> Callable[[object], None]:
+    def edit(df) -> None:
+        df[column] = df[column].astype(object)
+        df.loc[row, column] = value
+    return edit
+
+
+def _constant_covariate(tmp: Path) -> list[str]:
+    rng = np.random.default_rng(0)
+    path = tmp / "results.csv"
+    path.write_text("model,pearson,acc,cov\n" + "".join(f"m{i},{rng.random()},{rng.random()},1\n" for i in range(12)))
+    return ["analyze", str(path), "--alignment", "pearson", "--outcome", "acc", "--covariate", "cov", "--k", "3"]
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -164,7 +199,20 @@ CASES = [
     Case("fewshot-features-1e200", lambda t: ["fewshot", str(_labelled(t, scale=1e200)), "--heads", "linear",
                                               "--shots", "1", "--seeds", "1"], ("lab", "--probe-standardize")),
     Case("fewshot-empty-label", _fewshot_empty_label, ("labels.csv", "img3", "empty label")),
+    Case("fewshot-parquet-missing-label", lambda t: ["fewshot", str(_parquet(t, "lab.parquet", _labels_with_none)),
+                                                     "--heads", "linear", "--shots", "1", "--seeds", "1"],
+         ("lab.parquet", "s0", "empty label")),
+    # Parquet feature tables.
+    Case("parquet-truncated", _truncated_parquet, ("cut.parquet", "not a valid Parquet file")),
+    Case("parquet-nan-cell", _parquet_case("nan.parquet", _set("f1", 3, float("nan"))), ("nan.parquet", "NaN", "s3")),
+    Case("parquet-missing-id", _parquet_case("noid.parquet", _set("id", 0, None)), ("noid.parquet", "no stimulus id")),
+    # Statistics.
+    Case("analyze-constant-covariate", _constant_covariate, ("'cov'", "constant", "--covariate")),
 ]
+
+
+def _labels_with_none(df) -> None:
+    df["label"] = [None, "a", "b", "a", "b", "a", "b", "a"]
 
 
 def _tiny(tmp: Path, name: str, seed: int) -> Path:
@@ -241,6 +289,35 @@ def test_triplet_duplicates_count_each_time(tmp_path, capsys):
     out = run_cli(["align", str(path), str(model), "--metric", "odd-one-out", "--items", str(items), "--json"], capsys)
     assert out.code == 0, out.stderr
     assert json.loads(out.stdout)["odd-one-out"] == pytest.approx(np.mean(hits), abs=1e-12)
+
+
+def test_things_file_with_text_participant_ids_is_not_a_header(tmp_path, capsys):
+    """A headerless THINGS row is four numbers and a participant id that may be text ("p17")."""
+    rng = np.random.default_rng(1)
+    rows = [[*rng.choice(np.arange(1, 9), 3, replace=False), int(rng.integers(1, 4))] for _ in range(30)]
+    rows[0][:3] = [8, 1, 2]
+    plain, texted = tmp_path / "plain.tsv", tmp_path / "texted.tsv"
+    plain.write_text("".join("\t".join(map(str, r)) + "\n" for r in rows))
+    texted.write_text("".join("\t".join(map(str, [*r, f"p{i % 3}", "extra"])) + "\n" for i, r in enumerate(rows)))
+    items = tmp_path / "items.txt"
+    items.write_text("\n".join(IDS) + "\n")
+    model = _feature_npz(tmp_path)
+    scores = []
+    for path in (plain, texted):
+        out = run_cli(["align", str(path), str(model), "--metric", "odd-one-out", "--items", str(items), "--json"],
+                      capsys)
+        assert out.code == 0, out.stderr
+        scores.append(json.loads(out.stdout))
+    assert scores[0]["odd-one-out"] == scores[1]["odd-one-out"]
+    assert scores[1]["n_triplets"] == 30
+
+
+def test_parquet_bool_columns_are_numbers_as_in_npz(tmp_path):
+    x = _features() > 0
+    npz = tmp_path / "b.npz"
+    np.savez(npz, ids=np.array(IDS), features=x)
+    path = _parquet(tmp_path, "b.parquet", lambda df: [df.__setitem__(f"f{j}", x[:, j]) for j in range(5)])
+    assert np.array_equal(ra.load_representation(path).values, ra.load_representation(npz).values)
 
 
 def test_few_bootstrap_resamples_are_a_warning(tmp_path, capsys, caplog):
