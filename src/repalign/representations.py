@@ -308,6 +308,9 @@ class Representation:
         InputError
             If an id is not present, listing the missing ids.
         """
+        if isinstance(ids, str):  # iterating it would select its characters
+            raise InputError(f"{self.name or 'representation'}: select takes a sequence of ids, not the single "
+                             f"string {ids!r} (write [{ids!r}]).")
         wanted = [str(x) for x in ids]
         index = self.index
         missing = [x for x in wanted if x not in index]
@@ -326,6 +329,18 @@ class Representation:
 
         with atomic_write(path, "wb", what=f"{self.name or 'representation'} .npz") as fh:
             np.savez(fh, ids=np.array(self._ids, dtype=str), **{self._kind: self._values})
+
+
+def _loose_id(x: str) -> str:
+    stem, dot, ext = x.strip().rpartition(".")
+    return (stem if dot and ext.isalnum() and len(ext) <= 5 else x.strip()).lower()
+
+
+def _near_matches(only_a: list[str], only_b: list[str]) -> tuple[int, tuple[str, str]] | None:
+    """How many unmatched ids of A match one of B without letter case and file extension, and a first pair."""
+    loose_b = {_loose_id(x): x for x in only_b}
+    pairs = [(x, loose_b[_loose_id(x)]) for x in only_a if _loose_id(x) in loose_b]
+    return (len(pairs), pairs[0]) if pairs else None
 
 
 def match_stimuli(
@@ -367,6 +382,11 @@ def match_stimuli(
             parts.append(f"{len(only_a)} only in {name_a}: {preview(only_a)}")
         if only_b:
             parts.append(f"{len(only_b)} only in {name_b}: {preview(only_b)}")
+        near = _near_matches(only_a, only_b)
+        if near:
+            n_near, (x, y) = near
+            parts.append(f"{n_near} of them match when compared without letter case and file extension "
+                         f"(e.g. {x!r} and {y!r}); rename the ids of one input to match the other")
         raise InputError("; ".join(parts) + ". Use how='intersect' (CLI: --intersect) to keep the shared ids.")
     common = [x for x in a.ids if x in in_b]
     if len(common) < MIN_STIMULI:

@@ -202,6 +202,11 @@ CASES = [
     Case("fewshot-parquet-missing-label", lambda t: ["fewshot", str(_parquet(t, "lab.parquet", _labels_with_none)),
                                                      "--heads", "linear", "--shots", "1", "--seeds", "1"],
          ("lab.parquet", "s0", "empty label")),
+    Case("fewshot-seeds-huge", lambda t: ["fewshot", str(_labelled(t)), "--heads", "linear", "--shots", "1",
+                                          "--seeds", str(10**12)], ("--seeds", "at most")),
+    # Matching ids.
+    Case("ids-differ-in-case-and-extension", lambda t: ["align", str(_feature_npz(t)), str(_upper_npz(t))],
+         ("feats.npz", "upper.npz", "without letter case and file extension", "'s0' and 'S0.PNG'")),
     # Parquet feature tables.
     Case("parquet-truncated", _truncated_parquet, ("cut.parquet", "not a valid Parquet file")),
     Case("parquet-nan-cell", _parquet_case("nan.parquet", _set("f1", 3, float("nan"))), ("nan.parquet", "NaN", "s3")),
@@ -209,6 +214,12 @@ CASES = [
     # Statistics.
     Case("analyze-constant-covariate", _constant_covariate, ("'cov'", "constant", "--covariate")),
 ]
+
+
+def _upper_npz(tmp: Path) -> Path:
+    path = tmp / "upper.npz"
+    Representation.from_features([f"S{i}.PNG" for i in range(8)], _features(seed=1)).to_npz(path)
+    return path
 
 
 def _labels_with_none(df) -> None:
@@ -353,6 +364,21 @@ def test_scale_free_probe_preprocessing_is_scale_free(how, scale):
     np.testing.assert_allclose(scaled.table["accuracy"], plain.table["accuracy"], atol=1e-9)
 
 
+def test_a_probe_that_never_left_its_start_is_a_failed_fit():
+    """C = 1e12 on a 1-shot problem: the Newton line search failed at once and the zero model's exact
+    chance (33.33%) was reported as the accuracy; scikit-learn reaches 75.76% on the same split."""
+    from repalign.transfer.protocol import run_fewshot
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["a", "b", "c"], 12)
+    x = rng.normal(size=(3, 4))[np.repeat(np.arange(3), 12)] * 3 + rng.normal(size=(36, 4))
+    table = run_fewshot(x, labels, shots=[1, 5], heads="linear", seeds=2, C=1e12, progress=False).table
+    stalled = table[(table["shots"] == 1) & (table["seed"] == 0)]
+    assert (stalled["status"] == "failed").all() and stalled["accuracy"].isna().all()
+    assert stalled["error"].str.contains("no progress from its starting point").all()
+    assert (table.loc[table["status"] == "ok", "accuracy"] > 100 / 3).all()
+
+
 # -- the Python API: InputError, never a bare numpy/pandas/TypeError --------------------------
 
 
@@ -373,6 +399,7 @@ API_CASES: dict[str, tuple[Callable[[], object], str]] = {
     "id-NaN": (lambda: Representation.from_features([float("nan"), *IDS[1:]], _features()), "missing"),
     "symmetrize-text": (lambda: Representation.from_similarity(IDS, _similarity(), symmetrize="no"), "symmetrize"),
     "reference-name-case": (lambda: ra.load_representation("Peterson2018:animals", data_root="."), "peterson2018"),
+    "select-a-string": (lambda: _pair()[0].select("s0"), "not the single string"),
     "reference-empty-part": (lambda: ra.load_representation("peterson2018:", data_root="."), "names a part"),
 }
 

@@ -30,6 +30,9 @@ _PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
 _HEAD_FLAGS = ("epochs", "min_steps", "lr", "optimizer", "weight_decay", "hidden", "batch_size", "dropout", "standardize")
 
 
+#: The most seeds one run takes.
+MAX_SEEDS = 100_000
+
 def register(subparsers: Any) -> None:
     from ._choices import OPTIMIZERS, STANDARDIZATIONS
 
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     # everything that can be checked without data is checked before any file is read or fit runs
     if args.seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {args.seeds}.")
+    if args.seeds > MAX_SEEDS:  # each seed is one fit per head and shot count (and its splits are held in memory)
+        raise InputError(f"--seeds {args.seeds}: at most {MAX_SEEDS:,} (the paper uses 5).")
     try:
         check_confidence(args.confidence)
     except InputError:
