@@ -207,6 +207,8 @@ CASES = [
     # Matching ids.
     Case("ids-differ-in-case-and-extension", lambda t: ["align", str(_feature_npz(t)), str(_upper_npz(t))],
          ("feats.npz", "upper.npz", "without letter case and file extension", "'s0' and 'S0.PNG'")),
+    Case("extract-zoo-with-a-reference", lambda t: ["extract", "zoo:noise-00", "peterson2018:animals", "--out",
+                                                    str(t / "z.npz")], ("zoo:noise-00", "peterson2018:animals")),
     # Parquet feature tables.
     Case("parquet-truncated", _truncated_parquet, ("cut.parquet", "not a valid Parquet file")),
     Case("parquet-nan-cell", _parquet_case("nan.parquet", _set("f1", 3, float("nan"))), ("nan.parquet", "NaN", "s3")),
@@ -329,6 +331,13 @@ def test_parquet_bool_columns_are_numbers_as_in_npz(tmp_path):
     np.savez(npz, ids=np.array(IDS), features=x)
     path = _parquet(tmp_path, "b.parquet", lambda df: [df.__setitem__(f"f{j}", x[:, j]) for j in range(5)])
     assert np.array_equal(ra.load_representation(path).values, ra.load_representation(npz).values)
+
+
+def test_extract_zoo_model_writes_its_features(tmp_path, capsys):
+    """It wrote the .npz, then crashed printing it (KeyError 'precision', exit 1)."""
+    out = run_cli(["extract", "zoo:noise-00", "zoo", "--out", str(tmp_path / "z.npz")], capsys)
+    assert out.code == 0, out.stderr
+    assert ra.load_representation(tmp_path / "z.npz").kind == "features"
 
 
 def test_few_bootstrap_resamples_are_a_warning(tmp_path, capsys, caplog):
