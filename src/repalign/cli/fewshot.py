@@ -192,8 +192,10 @@ def _report_failures(result: Any) -> int:
         print(f"warning: fit failed: head {row.head}, {row.shots} shots, seed {row.seed}: {row.error}", file=sys.stderr)
     empty = [f"{r['head']}/{r['shots']}" for r in result.records() if r["mean"] is None]
     if empty:
-        print(f"error: every seed failed for {', '.join(empty)}; no result for them (training diverged: try a "
-              "smaller --lr)", file=sys.stderr)
+        # the warnings above give each fit's reason; "--lr" is a remedy only for the neural heads
+        neural = any(not e.startswith("linear/") for e in empty)
+        hint = "training diverged: try a smaller --lr" if neural else "the reasons are above"
+        print(f"error: every seed failed for {', '.join(empty)}; no result for them ({hint})", file=sys.stderr)
         return 1
     print(f"warning: {len(failures)} of {len(result.table)} fits failed; their means use the other seeds",
           file=sys.stderr)

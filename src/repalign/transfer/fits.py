@@ -75,7 +75,8 @@ def linear_fits(X: np.ndarray, codes: np.ndarray, K: int, shot_list: list[int], 
             for j, s in enumerate(sp):
                 finite_fit = bool(finite[j]) and bool(np.isfinite(objective[j])) and bool(np.all(np.isfinite(coef[j])))
                 ok = finite_fit and not stalled[j]
-                error = "" if ok else ("non-finite objective, coefficients or logits" if not finite_fit else _STALLED)
+                error = "" if ok else ("non-finite objective, coefficients or logits" if not finite_fit
+                                       else _STALLED.format(C=C, peak=float(np.max(np.abs(X)))))
                 record("linear", n_shots, s.seed, _accuracy(preds[j], codes[s.test]) if ok else float("nan"), s,
                        seconds, converged=bool(converged[j]), final_loss=float(objective[j]),
                        status="ok" if ok else "failed", error=error)
@@ -86,9 +87,10 @@ def linear_fits(X: np.ndarray, codes: np.ndarray, K: int, shot_list: list[int], 
 
 #: Why a probe that never left its starting point is a failure: its "accuracy" is that of the starting
 #: model (zero coefficients: one class for every example, exact chance), not of a fitted probe.
-_STALLED = ("the probe made no progress from its starting point (its line search failed at once: the "
-            "regularisation is tiny against the feature scale); rescale the features (--probe-standardize "
-            "standardize), use a smaller --C, or --probe sklearn")
+_STALLED = ("the probe made no progress from its starting point (its line search failed at once, so the 'fit' "
+            "would be its starting model, e.g. one class for every example); C={C:g} is extreme for features of "
+            "magnitude up to {peak:.3g}: rescale them (--probe-standardize standardize), change --C, or use "
+            "--probe sklearn")
 
 
 def _stalled(coef: np.ndarray, intercept: np.ndarray, init: tuple[np.ndarray, np.ndarray] | None,
