@@ -33,8 +33,9 @@ def register(subparsers: Any) -> None:
     ly = sub.add_parser(
         "layers", help="list a model's layers in forward order with their output shapes",
         description="Run one dummy image through MODEL and list its modules in the order the forward pass "
-        "calls them, with the output shape of each for one stimulus (the batch dimension dropped). The "
-        "names are what `repalign extract --layer/--layers` take.",
+        "calls them, with the output shape of each for one stimulus (the batch dimension dropped). A "
+        "module called more than once (a reused activation) is listed at its last call, whose output is what "
+        "extract reads. The names are what `repalign extract --layer/--layers` take.",
     )
     ly.add_argument("model", metavar="MODEL")
     ly.add_argument("--weights", metavar="FILE", help="local weights (safetensors or a PyTorch state dict)")
@@ -109,7 +110,9 @@ def run_layers(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{"name": r["name"], "shape": r["shape"]} for r in rows])
     else:
-        print(format_table([[str(i), r["name"], r["type"], "x".join(map(str, r["shape"]))] for i, r in enumerate(rows)],
+        # A module called several times is listed at its last call, whose output is what extract reads.
+        print(format_table([[str(i), r["name"], r["type"] + (f" ({r['calls']} calls, last)" if r["calls"] > 1 else ""),
+                             "x".join(map(str, r["shape"]))] for i, r in enumerate(rows)],
                            ["depth", "name", "module", "output shape"]))
     return 0
 

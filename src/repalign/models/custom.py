@@ -46,8 +46,48 @@ _TORCHVISION_KEYS = ("resize_size", "crop_size")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+def _size(value: Any, key: str) -> int | tuple[int, int]:
+    """A torchvision size: an int, or ``[s]`` (the same: the shorter side), or ``[h, w]``."""
+    items = list(value) if isinstance(value, (tuple, list)) else [value]
+    if len(items) not in (1, 2) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1
+                                           for v in items):
+        raise InputError(f"transform config: {key}={value!r}; give a size in pixels, [size] or [height, width].")
+    return int(items[0]) if len(items) == 1 else (int(items[0]), int(items[1]))
+
+
+def _torchvision_config(cfg: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """A torchvision-style config (the attributes of a weights preset, as they are: lists,
+    an ``InterpolationMode``) in plain, JSON-able values."""
+    if "crop_size" in cfg:
+        crop = _size(cfg.pop("crop_size"), "crop_size")
+        cfg.setdefault("input_size", (3, *crop) if isinstance(crop, tuple) else (3, crop, crop))
+    allowed = ("input_size", "resize_size", "mean", "std", "interpolation")
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown or "input_size" not in cfg or "resize_size" not in cfg:
+        raise InputError(
+            f"transform config {dict(given)}: a torchvision-style config needs resize_size and "
+            f"crop_size (or input_size), and may have mean, std, interpolation; unknown: {unknown or 'none'}."
+        )
+    cfg["resize_size"] = _size(cfg["resize_size"], "resize_size")
+    cfg.setdefault("mean", (0.485, 0.456, 0.406))
+    cfg.setdefault("std", (0.229, 0.224, 0.225))
+    cfg["mean"], cfg["std"] = tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"])
+    interpolation = cfg.setdefault("interpolation", "bilinear")
+    cfg["interpolation"] = str(getattr(interpolation, "value", interpolation))  # InterpolationMode.BILINEAR
+    return cfg
+
+
+#: Keys of timm's pretrained_cfg that describe the weights, not the preprocessing.
+_TIMM_CFG_KEYS = ("url", "hf_hub_id", "architecture", "tag", "num_classes", "classifier", "first_conv", "license")
+
+
 def transform_from_config(config: Mapping[str, Any]) -> tuple[Callable[[Any], Any], dict[str, Any]]:
     """A preprocessing transform from a timm- or torchvision-style config, and the config used.
+
+    A torchvision-style config takes the attributes of a weights preset as they are
+    (``{k: getattr(preset, k) for k in ("crop_size", "resize_size", "mean", "std",
+    "interpolation")}``: one-element lists, an ``InterpolationMode``) and gives the
+    preset's own result.
 
     Examples
     --------
@@ -57,26 +97,15 @@ def transform_from_config(config: Mapping[str, Any]) -> tuple[Callable[[Any], An
     if any(k in cfg for k in _TORCHVISION_KEYS):
         from .sources._torchvision import _transform
 
-        if "crop_size" in cfg:
-            crop = cfg.pop("crop_size")
-            crop = int(crop[-1] if isinstance(crop, (tuple, list)) else crop)
-            cfg.setdefault("input_size", (3, crop, crop))
-        allowed = ("input_size", "resize_size", "mean", "std", "interpolation")
-        unknown = sorted(set(cfg) - set(allowed))
-        if unknown or "input_size" not in cfg or "resize_size" not in cfg:
-            raise InputError(
-                f"transform config {dict(config)}: a torchvision-style config needs resize_size and "
-                f"crop_size (or input_size), and may have mean, std, interpolation; unknown: {unknown or 'none'}."
-            )
-        cfg.setdefault("mean", (0.485, 0.456, 0.406))
-        cfg.setdefault("std", (0.229, 0.224, 0.225))
-        cfg.setdefault("interpolation", "bilinear")
-        return _transform(cfg), cfg
+        used = _torchvision_config(cfg, config)
+        return _transform(used), used
     unknown = sorted(set(cfg) - set(IMAGE_PREPROCESSING_KEYS))
     if unknown:
+        hint = (" This looks like a timm pretrained_cfg: pass timm.data.resolve_model_data_config(model), the "
+                "preprocessing it resolves to." if any(k in cfg for k in _TIMM_CFG_KEYS) else "")
         raise InputError(
             f"transform config: unknown key(s) {', '.join(unknown)}; timm-style keys are "
-            f"{', '.join(IMAGE_PREPROCESSING_KEYS)}, torchvision-style add resize_size/crop_size."
+            f"{', '.join(IMAGE_PREPROCESSING_KEYS)}, torchvision-style add resize_size/crop_size.{hint}"
         )
     if "input_size" not in cfg:
         raise InputError("transform config: needs input_size, e.g. (3, 224, 224).")
@@ -157,8 +186,8 @@ def wrap_model(model: Any, transform: Any = None) -> tuple[LoadedModel, bool]:
                         "versions": library_versions("torchvision", "timm"),
                         **({"not_cached": why_not} if why_not else {})},
         )
-        model.eval()
-        return LoadedModel(config=config, module=model, transform=tf, layers=layers), why_not is None
+        # Not put in eval() here: each run does that and then gives the module back as it was.
+        return LoadedModel(config=config, module=model, transform=tf, layers=layers, borrowed=True), why_not is None
     if callable(model):
         name = getattr(model, "__qualname__", type(model).__qualname__)
         model_id = f"callable:{name}"

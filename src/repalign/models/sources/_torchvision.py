@@ -140,9 +140,12 @@ def _transform(prep: Mapping[str, Any]) -> Any:
     torch = torch_module()
     import torchvision.transforms as T
 
+    resize = prep["resize_size"]  # the shorter side, or (height, width)
+    _, height, width = (int(v) for v in prep["input_size"])
     return T.Compose([
-        T.Resize(int(prep["resize_size"]), interpolation=T.InterpolationMode(prep["interpolation"]), antialias=True),
-        T.CenterCrop(int(prep["input_size"][-1])),
+        T.Resize(tuple(resize) if isinstance(resize, (tuple, list)) else int(resize),
+                 interpolation=T.InterpolationMode(prep["interpolation"]), antialias=True),
+        T.CenterCrop((height, width)),
         T.PILToTensor(),
         T.ConvertImageDtype(torch.float),
         T.Normalize(mean=tuple(prep["mean"]), std=tuple(prep["std"])),
