@@ -216,3 +216,27 @@ def test_the_real_lite0_as_your_own_module_equals_its_id_and_a_hand_written_pass
     assert mine.ids == by_id.ids == tuple(i for i, _ in stimuli) and mine.shape == (4, 1280)
     np.testing.assert_allclose(mine.features, ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(by_id.features, ref, rtol=1e-4, atol=1e-4)
+
+
+class _HeadFirst(torch.nn.Module):
+    """A wrapper whose classifier is registered before its backbone (which has a Linear of its
+    own): the penultimate embedding is what the head reads, whatever the registration order."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Linear(5, 3)
+        torch.manual_seed(0)
+        self.backbone = tv.models.resnet18(weights=None, num_classes=5)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def test_penultimate_is_the_input_of_the_last_linear_called(pngs):
+    net = _HeadFirst().eval()
+    got = extract_features(net, pngs, transform=_tf(), layer="penultimate", cache=False)
+    x = torch.stack([_tf()(Image.open(p).convert("RGB")) for p in pngs])
+    with torch.inference_mode():
+        ref = net.backbone(x).numpy()  # what self.head reads
+    assert got.shape == (4, 5)
+    np.testing.assert_allclose(got.features, ref, rtol=1e-5, atol=1e-5)

@@ -8,8 +8,8 @@
     ``std``, ``crop_pct``, ``crop_mode``) or torchvision-style (``resize_size`` and
     ``input_size``/``crop_size``, ``mean``, ``std``, ``interpolation``). A timm model
     needs no transform: its own ``pretrained_cfg`` gives one. Layer ``output`` (the
-    default) is ``module(x)``; ``penultimate`` is the input of the last linear layer
-    (timm models: ``forward_head(..., pre_logits=True)``); any submodule name works as
+    default) is ``module(x)``; ``penultimate`` is the input of the last linear layer the
+    forward pass calls (timm models: ``forward_head(..., pre_logits=True)``); any submodule name works as
     for model ids.
 plain callable
     ``fn(batch) -> (n, d)`` array or tensor. Without a transform it receives a list of
@@ -37,7 +37,7 @@ from typing import Any
 from .._errors import InputError
 from ._hashing import digest_json, sha256_file, state_dict_sha256
 from .config import LoadedModel, ModelConfig, library_versions
-from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, last_linear_readout, merge_preprocessing, torch_module
+from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, merge_preprocessing, torch_module
 
 __all__ = ["wrap_model", "transform_from_config", "state_dict_sha256"]
 
@@ -156,8 +156,38 @@ def _module_layers(module: Any, model_id: str) -> tuple[dict[str, Any], str]:
     else:
         torch = torch_module()
         if any(isinstance(s, torch.nn.Linear) for s in module.modules()):
-            layers["penultimate"] = last_linear_readout(module, source=model_id)[1]
+            layers["penultimate"] = _last_called_linear_input(module, model_id)
     return layers, "output"
+
+
+def _last_called_linear_input(module: Any, model_id: str) -> Callable[[Any, Any], Any]:
+    """A read-out of the input of the ``nn.Linear`` the forward pass calls *last*.
+
+    Not the last one registered: a wrapper that defines its head before its backbone (or a
+    transformer whose MLPs are registered after the head) would then give another layer.
+    Only the latest input is kept, so memory holds one of them at a time.
+    """
+    torch = torch_module()
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+
+    def read(mod: Any, x: Any) -> Any:
+        latest: list[Any] = []
+
+        def keep(_m: Any, args: Any) -> None:
+            latest[:] = [args[0]]
+
+        handles = [m.register_forward_pre_hook(keep) for m in linears]
+        try:
+            mod(x)
+        finally:
+            for h in handles:
+                h.remove()
+        if not latest:
+            raise InputError(f"{model_id}: no nn.Linear was called in the forward pass, so there is no penultimate "
+                             "layer; use layer='output' or a submodule name.")
+        return latest[0].flatten(1)
+
+    return read
 
 
 def _array(out: Any) -> Any:
