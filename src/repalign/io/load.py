@@ -111,8 +111,8 @@ def load_representation(
         return Representation.from_rsatoolbox(path, name=name)
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(
-            f"load_representation reads a path, an xarray.DataArray or an rsatoolbox RDMs; got "
-            f"{type(path).__name__}. For arrays in memory, use Representation.from_features / from_similarity / "
+            f"load_representation reads a path or an xarray.DataArray; got {type(path).__name__} (an rsatoolbox "
+            "RDMs works too). For arrays in memory, use Representation.from_features / from_similarity / "
             "from_dissimilarity."
         )
     text, variable = split_mat_variable(path)
