@@ -240,3 +240,12 @@ def test_penultimate_is_the_input_of_the_last_linear_called(pngs):
         ref = net.backbone(x).numpy()  # what self.head reads
     assert got.shape == (4, 5)
     np.testing.assert_allclose(got.features, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_all_layers_come_from_one_forward_pass_per_batch(pngs, tmp_path):
+    net = _Reused()
+    calls = []
+    net.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
+    sweep = extract_layers(net, pngs, "all", out=tmp_path / "s.npz", transform=_tf(), batch_size=3, cache=False)
+    assert calls == [1, 3, 1]  # the dummy image that lists the layers, then one pass per batch of 4 stimuli
+    assert len(sweep.layers) == 5
