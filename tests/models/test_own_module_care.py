@@ -249,3 +249,17 @@ def test_all_layers_come_from_one_forward_pass_per_batch(pngs, tmp_path):
     sweep = extract_layers(net, pngs, "all", out=tmp_path / "s.npz", transform=_tf(), batch_size=3, cache=False)
     assert calls == [1, 3, 1]  # the dummy image that lists the layers, then one pass per batch of 4 stimuli
     assert len(sweep.layers) == 5
+
+
+def test_a_compiled_or_data_parallel_module_is_read_as_the_module_it_wraps(pngs):
+    """torch.compile and DataParallel wrap the network (names ``_orig_mod.*``, ``module.*``):
+    layers, ids and cache entries are those of the network itself."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(4, 2)).eval()
+    plain_names = [r["name"] for r in list_layers(net, transform=_tf())]
+    plain = extract_features(net, pngs, transform=_tf(), layer="1")
+    for wrapped in (torch.compile(net, backend="eager"), torch.nn.DataParallel(net)):
+        assert [r["name"] for r in list_layers(wrapped, transform=_tf())] == plain_names
+        got = extract_features(wrapped, pngs, transform=_tf(), layer="1")
+        assert got.cache_hit and got.metadata["model_id"] == "module:Sequential"
+        np.testing.assert_array_equal(got.features, plain.features)

@@ -30,6 +30,7 @@ pins what it computes.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +41,8 @@ from .config import LoadedModel, ModelConfig, library_versions
 from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, merge_preprocessing, torch_module
 
 __all__ = ["wrap_model", "transform_from_config", "state_dict_sha256"]
+
+log = logging.getLogger(__name__)
 
 _TORCHVISION_KEYS = ("resize_size", "crop_size")
 #: A repr that prints an object's address changes every run: no stable cache key.
@@ -199,10 +202,31 @@ def _array(out: Any) -> Any:
     return np.asarray(out)
 
 
+def _unwrapped(model: Any, torch: Any) -> Any:
+    """The network inside ``torch.compile`` and (Distributed)DataParallel wrappers.
+
+    Their submodules are named ``_orig_mod.*`` / ``module.*`` and their class is the
+    wrapper's, so layer names, the model id and the cache key would all differ from the
+    network's own; hooks need the eager module anyway. The network computes the same
+    features, on the one device a run uses.
+    """
+    while True:
+        if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):
+            inner = model._orig_mod
+        elif isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+            inner = model.module
+        else:
+            return model
+        log.info("%s: reading the %s it wraps (layer names and cache key are the network's own)",
+                 type(model).__name__, type(inner).__name__)
+        model = inner
+
+
 def wrap_model(model: Any, transform: Any = None) -> tuple[LoadedModel, bool]:
     """A :class:`LoadedModel` for a ``torch.nn.Module`` or a callable, and whether it may be cached."""
     torch = torch_module("Extracting features from your own model")
     if isinstance(model, torch.nn.Module):
+        model = _unwrapped(model, torch)
         cls_name, cls_sha = _class_id(model)
         model_id = f"module:{type(model).__qualname__}"
         tf, tf_key, why_not = _transform_for(model, transform, model_id)
