@@ -263,3 +263,15 @@ def test_a_compiled_or_data_parallel_module_is_read_as_the_module_it_wraps(pngs)
         got = extract_features(wrapped, pngs, transform=_tf(), layer="1")
         assert got.cache_hit and got.metadata["model_id"] == "module:Sequential"
         np.testing.assert_array_equal(got.features, plain.features)
+
+
+@pytest.mark.parametrize("setting", [{"image_size": 64}, {"preprocessing": {"mean": (0.5,) * 3}},
+                                     {"pretrained": False}, {"model_kwargs": {"num_classes": 3}}])
+def test_model_id_settings_are_refused_for_your_own_module(pngs, setting):
+    """They build a model from an id; on a module they would be silently ignored."""
+    key = next(iter(setting))
+    with pytest.raises(InputError, match=rf"{key}= applies to model ids.*transform="):
+        extract_features(_resnet(), pngs, transform=_tf(), cache=False, **setting)
+    with pytest.raises(InputError, match=rf"{key}= applies to model ids"):
+        extract_layers(_resnet(), pngs, "layer1", out=pngs[0].parent / "x.npz", transform=_tf(), cache=False,
+                       **setting)

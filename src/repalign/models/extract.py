@@ -346,6 +346,13 @@ def _prepare_model(model: Any, transform: Any, opts: ModelOptions) -> tuple[Load
         return None, model_config(model, options=opts), True
     from .custom import wrap_model
 
+    given = [f"{name}=" for name in ("pretrained", "weights", "seed", "image_size", "preprocessing", "model_kwargs")
+             if getattr(opts, name) != getattr(ModelOptions(), name)]
+    if given:  # they build a model from an id; on a built module they would be silently ignored
+        raise InputError(
+            f"{', '.join(given)} applies to model ids, not to your own module or callable: set its weights "
+            "yourself and give its preprocessing as transform= (a callable or a preprocessing config)."
+        )
     loaded, cacheable = wrap_model(model, transform)
     return loaded, loaded.config, cacheable
 
