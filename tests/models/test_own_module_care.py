@@ -275,3 +275,18 @@ def test_model_id_settings_are_refused_for_your_own_module(pngs, setting):
     with pytest.raises(InputError, match=rf"{key}= applies to model ids"):
         extract_layers(_resnet(), pngs, "layer1", out=pngs[0].parent / "x.npz", transform=_tf(), cache=False,
                        **setting)
+
+
+def test_torchvision_id_with_a_seeded_random_init_equals_the_hand_built_network(pngs):
+    """``torchvision:resnet18`` at random init, seed 0, against ``torch.manual_seed(0);
+    resnet18(weights=None)`` and the weights' own preset: the same penultimate features."""
+    got = extract_features("torchvision:resnet18", pngs, pretrained=False, seed=0, cache=False)
+    torch.manual_seed(0)
+    net = tv.models.resnet18(weights=None).eval()
+    preset = tv.models.ResNet18_Weights.IMAGENET1K_V1.transforms()
+    x = torch.stack([preset(Image.open(p).convert("RGB")) for p in pngs])
+    with torch.inference_mode():
+        ref = torch.flatten(net.avgpool(net.layer4(net.layer3(net.layer2(net.layer1(
+            net.maxpool(net.relu(net.bn1(net.conv1(x))))))))), 1).numpy()
+    assert got.shape == (4, 512)
+    np.testing.assert_allclose(got.features, ref, rtol=1e-5, atol=1e-5)
