@@ -290,3 +290,27 @@ def test_torchvision_id_with_a_seeded_random_init_equals_the_hand_built_network(
             net.maxpool(net.relu(net.bn1(net.conv1(x))))))))), 1).numpy()
     assert got.shape == (4, 512)
     np.testing.assert_allclose(got.features, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_torchvision_weights_are_not_downloaded_with_hf_hub_offline(pngs, tmp_path, monkeypatch):
+    """The message says nothing is downloaded offline; the source must not try."""
+    from repalign import DataNotFoundError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    import torchvision.models._api as tv_api  # where WeightsEnum.get_state_dict looks it up
+
+    monkeypatch.setattr(tv_api, "load_state_dict_from_url",
+                        lambda *a, **k: pytest.fail("tried to download with HF_HUB_OFFLINE=1"))
+    with pytest.raises(DataNotFoundError, match=r"HF_HUB_OFFLINE is set, so nothing is downloaded.*--weights FILE"):
+        extract_features("torchvision:resnet18", pngs, cache=False)
+
+
+def test_models_layers_without_weights_suggests_random_init(tmp_path, monkeypatch, capsys):
+    from repalign.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    assert main(["models", "layers", "torchvision:resnet18"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "--random-init" in err and "The layers do not depend on the weights" in err

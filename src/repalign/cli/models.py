@@ -103,10 +103,17 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_layers(args: argparse.Namespace) -> int:
+    from .._errors import DataNotFoundError
     from ..models import list_layers
 
-    rows = list_layers(args.model, pretrained=False if args.random_init else None, weights=args.weights,
-                       image_size=args.image_size)
+    try:
+        rows = list_layers(args.model, pretrained=False if args.random_init else None, weights=args.weights,
+                           image_size=args.image_size)
+    except DataNotFoundError as exc:
+        if args.random_init or args.weights:
+            raise
+        raise DataNotFoundError(f"{exc} The layers do not depend on the weights: add --random-init to list them "
+                                "without.").with_traceback(exc.__traceback__) from exc.__cause__
     if args.json:
         print_json([{"name": r["name"], "shape": r["shape"]} for r in rows])
     else:

@@ -20,6 +20,7 @@ from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import (
     Source,
     apply_state_dict,
+    hf_offline,
     last_linear_readout,
     load_state_dict_file,
     match_names,
@@ -106,6 +107,8 @@ class TorchvisionSource(Source):
         kwargs = dict(config.model_kwargs)
         if config.weights == "pretrained":
             w = tvm.get_model_weights(arch)[tag]
+            if config.weights_file is None and hf_offline():  # as the other sources: offline means no download
+                raise DataNotFoundError(missing_weights_message(config.model_id, url=w.url))
             try:
                 model = tvm.get_model(arch, weights=w, **kwargs)
             except Exception as exc:  # download errors have many types
