@@ -314,3 +314,42 @@ def test_models_layers_without_weights_suggests_random_init(tmp_path, monkeypatc
     assert main(["models", "layers", "torchvision:resnet18"]) == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "--random-init" in err and "The layers do not depend on the weights" in err
+
+
+class _Scaled:
+    """A transform whose repr does not show its parameter."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, image):
+        return _tf()(image) * self.k
+
+    def __repr__(self):
+        return "Scaled()"
+
+
+def test_transforms_with_the_same_repr_but_other_outputs_never_share_a_cache_entry(pngs, caplog):
+    """torchvision's Lambda prints as ``Lambda()`` whatever it computes: a key made of the
+    repr alone returned the first transform's features for the second (a stale hit)."""
+    net = _resnet().eval()
+    base = [T.Resize(32), T.CenterCrop(32), T.ToTensor()]
+    first = extract_features(net, pngs, transform=T.Compose([*base, T.Lambda(lambda x: x * 2)]))
+    second = extract_features(net, pngs, transform=T.Compose([*base, T.Lambda(lambda x: x * 3)]))
+    assert not second.cache_hit and not np.allclose(first.features, second.features)
+    again = extract_features(net, pngs, transform=T.Compose([*base, T.Lambda(lambda x: x * 2)]))
+    assert again.cache_hit  # same repr, same outputs: the same entry
+    np.testing.assert_array_equal(again.features, first.features)
+    five = extract_features(net, pngs, transform=_Scaled(5))
+    assert not extract_features(net, pngs, transform=_Scaled(7)).cache_hit
+    assert extract_features(net, pngs, transform=_Scaled(5)).cache_hit and not five.cache_hit
+
+
+def test_a_random_transform_is_not_cached_and_says_so(pngs, caplog):
+    net = _resnet().eval()
+    random_crop = T.Compose([T.Resize(40), T.RandomCrop(32), T.ToTensor()])
+    with caplog.at_level(logging.WARNING, logger="repalign.models.custom"):
+        a = extract_features(net, pngs, transform=random_crop)
+        b = extract_features(net, pngs, transform=random_crop)
+    assert not a.cache_hit and not b.cache_hit
+    assert "different outputs for the same image" in caplog.text
