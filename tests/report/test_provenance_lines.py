@@ -33,3 +33,15 @@ def test_random_init_weights_name_their_seed(tmp_path):
                                                   "model_config": {"weights": "random-init", "seed": 3}}))
     text = unescape(build_report(tmp_path, tmp_path / "report").html.read_text(encoding="utf-8"))
     assert "random-init (seed 3)" in text
+
+
+def test_stimuli_of_a_one_domain_reference_are_not_named_twice(tmp_path):
+    pd.DataFrame({"model": ["m", "b"], "pearson": [0.1, 0.2]}).to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "manifest.json").write_text(json.dumps({"name": "s"}))
+    unit = tmp_path / "units" / "m-0"
+    unit.mkdir(parents=True)
+    (unit / "record.json").write_text(json.dumps({
+        "unit_id": "m", "model": "m", "seconds": 1.0,
+        "human": {"peterson2018:animals": {"stimulus_fingerprints": {"animals": "68098134fe5ccd91aa"}}}}))
+    text = unescape(build_report(tmp_path, tmp_path / "report").html.read_text(encoding="utf-8"))
+    assert "peterson2018:animals: 68098134fe5ccd91" in text and "peterson2018:animals/animals" not in text

@@ -80,7 +80,9 @@ def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
         stimuli = []
         for dataset, info in (rec.get("human") or {}).items():
             for domain, fp in (info.get("stimulus_fingerprints") or {}).items():
-                stimuli.append(f"{dataset}/{domain}: {str(fp)[:16]}")
+                # a one-domain reference (peterson2018:animals) names its domain already
+                where = dataset if dataset.endswith(f":{domain}") else f"{dataset}/{domain}"
+                stimuli.append(f"{where}: {str(fp)[:16]}")
         for task, info in (rec.get("transfer") or {}).items():
             if info.get("stimulus_fingerprint"):
                 stimuli.append(f"{task}: {str(info['stimulus_fingerprint'])[:16]}")
