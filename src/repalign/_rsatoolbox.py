@@ -16,10 +16,15 @@ import numpy as np
 from ._errors import InputError
 from ._validation import optional_import, preview
 
-__all__ = ["from_rsatoolbox", "to_rsatoolbox", "ID_DESCRIPTOR"]
+__all__ = ["from_rsatoolbox", "to_rsatoolbox", "is_rdms", "ID_DESCRIPTOR"]
 
 #: The pattern descriptor :func:`to_rsatoolbox` writes the stimulus ids to (and reads first).
 ID_DESCRIPTOR = "ids"
+
+
+def is_rdms(obj: Any) -> bool:
+    """Whether ``obj`` is an rsatoolbox ``RDMs`` (checked without importing rsatoolbox)."""
+    return type(obj).__module__.startswith("rsatoolbox") and type(obj).__name__ == "RDMs"
 
 
 def _rsatoolbox(purpose: str) -> Any:

@@ -17,7 +17,7 @@ def test_the_doc_has_examples():
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_example_runs(code, tmp_path, monkeypatch):
-    for module in re.findall(r"^import (h5py|xarray)", code, flags=re.M):
+    for module in re.findall(r"^import (h5py|xarray|rsatoolbox)", code, flags=re.M):
         pytest.importorskip(module)
     monkeypatch.chdir(tmp_path)
     exec(compile(code, str(DOC), "exec"), {"__name__": "formats_doc"})

@@ -255,3 +255,21 @@ def test_thingsvision_file_with_a_second_id_list(tmp_path, features):
     (out / "features.ids.txt").write_text("\n".join(IDS))
     with pytest.raises(InputError, match=r"two id lists, file_names.txt \(thingsvision\) and features.ids.txt"):
         load_representation(out / "features.npy")
+
+
+def test_thingsvision_mat_per_image_variables_of_a_class_dataset(tmp_path, rng):
+    """thingsvision's class dataset writes full paths to file_names.txt and names each MAT
+    variable with its storing rm_suffix, whose pattern has no .JPG/.JPEG: such names keep
+    their suffix (written here with that very pattern)."""
+    import re
+
+    storing_extensions = r"(.eps|.jpg|.jpeg|.png|.PNG|.tif|.tiff)$"  # thingsvision/utils/storing/helpers.py
+    lines = ["/data/images/cat/cat_01.jpg", "/data/images/dog/dog_01.JPG", "/data/images/dog/dog_02.png"]
+    feats = rng.normal(size=(3, 4))
+    out = tmp_path / "tv"
+    out.mkdir()
+    (out / "file_names.txt").write_text("".join(f"{line}\n" for line in lines))
+    savemat(out / "features.mat", {re.sub(storing_extensions, "", line): f for line, f in zip(lines, feats)})
+    rep = load_representation(out)
+    assert rep.ids == ("cat_01.jpg", "dog_01.JPG", "dog_02.png")
+    np.testing.assert_array_equal(rep.values, feats)

@@ -79,3 +79,25 @@ def test_ambiguous_or_missing_descriptors_are_errors(rng):
 def test_compare_refuses_other_objects():
     with pytest.raises(InputError, match="must be a Representation \\(or an rsatoolbox RDMs\\)"):
         compare(np.eye(3), np.eye(3))
+
+
+def test_load_representation_takes_rdms_as_compare_does(rng):
+    import repalign as ra
+
+    rdms, d, ids = _rdms(rng)
+    rep = ra.load_representation(rdms)
+    assert rep.kind == "dissimilarity" and rep.ids == tuple(ids)
+    np.testing.assert_array_equal(rep.values, d)
+    with pytest.raises(InputError, match="rsatoolbox RDMs hold dissimilarities"):
+        ra.load_representation(rdms, kind="similarity")
+
+
+def test_compare_with_several_rdms_says_how_to_pick_one(rng):
+    from rsatoolbox.rdm import concat
+
+    a, _, ids = _rdms(rng)
+    b, _, _ = _rdms(rng, ids=ids)
+    with pytest.raises(InputError, match=r"holds 2 RDMs.*rdms\[i\].*Representation.from_rsatoolbox\(rdms, rdm=i\)"):
+        compare(concat([a, b]), a, metrics="pearson")
+    expected = float(rsa_compare(concat([a, b])[1], a, method="corr")[0, 0])
+    assert compare(concat([a, b])[1], a, metrics="pearson")["pearson"] == pytest.approx(expected, abs=TOL)

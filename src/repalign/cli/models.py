@@ -33,8 +33,9 @@ def register(subparsers: Any) -> None:
     ly = sub.add_parser(
         "layers", help="list a model's layers in forward order with their output shapes",
         description="Run one dummy image through MODEL and list its modules in the order the forward pass "
-        "calls them, with the output shape of each for one stimulus (the batch dimension dropped). The "
-        "names are what `repalign extract --layer/--layers` take.",
+        "calls them, with the output shape of each for one stimulus (the batch dimension dropped). A "
+        "module called more than once (a reused activation) is listed at its last call, whose output is what "
+        "extract reads. The names are what `repalign extract --layer/--layers` take.",
     )
     ly.add_argument("model", metavar="MODEL")
     ly.add_argument("--weights", metavar="FILE", help="local weights (safetensors or a PyTorch state dict)")
@@ -102,14 +103,23 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_layers(args: argparse.Namespace) -> int:
+    from .._errors import DataNotFoundError
     from ..models import list_layers
 
-    rows = list_layers(args.model, pretrained=False if args.random_init else None, weights=args.weights,
-                       image_size=args.image_size)
+    try:
+        rows = list_layers(args.model, pretrained=False if args.random_init else None, weights=args.weights,
+                           image_size=args.image_size)
+    except DataNotFoundError as exc:
+        if args.random_init or args.weights:
+            raise
+        raise DataNotFoundError(f"{exc} The layers do not depend on the weights: add --random-init to list them "
+                                "without.").with_traceback(exc.__traceback__) from exc.__cause__
     if args.json:
         print_json([{"name": r["name"], "shape": r["shape"]} for r in rows])
     else:
-        print(format_table([[str(i), r["name"], r["type"], "x".join(map(str, r["shape"]))] for i, r in enumerate(rows)],
+        # A module called several times is listed at its last call, whose output is what extract reads.
+        print(format_table([[str(i), r["name"], r["type"] + (f" ({r['calls']} calls, last)" if r["calls"] > 1 else ""),
+                             "x".join(map(str, r["shape"]))] for i, r in enumerate(rows)],
                            ["depth", "name", "module", "output shape"]))
     return 0
 

@@ -13,6 +13,7 @@ and every rule that infers something from its content is in ``docs/formats.md``:
 ``.mat``, ``FILE.mat:VARIABLE``    a MATLAB matrix with its ids (:mod:`.matrices`)
 a folder; its ``features.*``       thingsvision output: ``features.*`` + ``file_names.txt``
 ``xarray.DataArray``               a stimulus dimension with ids (:mod:`.arrays`)
+rsatoolbox ``RDMs``                one RDM, dissimilarities (``Representation.from_rsatoolbox``)
 =================================  ==========================================================
 
 Dataset references (``peterson2018:animals``) belong to the data layer; the package face
@@ -29,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import DataNotFoundError, InputError
+from .._rsatoolbox import is_rdms
 from .._validation import check_option, optional_import
 from ..representations import KINDS, Representation
 from .arrays import from_xarray, is_xarray
@@ -103,10 +105,15 @@ def load_representation(
         check_option("kind", kind, KINDS)
     if is_xarray(path):
         return from_xarray(path, stimulus_dim=stimulus_dim, kind=kind, symmetrize=symmetrize, name=name)
+    if is_rdms(path):  # as compare() takes them: one RDM, ids from a pattern descriptor
+        if kind not in (None, "dissimilarity"):
+            raise InputError(f"rsatoolbox RDMs hold dissimilarities, not {kind} values; leave out kind=.")
+        return Representation.from_rsatoolbox(path, name=name)
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(
-            f"load_representation reads a path or an xarray.DataArray; got {type(path).__name__}. For arrays in "
-            "memory, use Representation.from_features / from_similarity / from_dissimilarity."
+            f"load_representation reads a path or an xarray.DataArray; got {type(path).__name__} (an rsatoolbox "
+            "RDMs works too). For arrays in memory, use Representation.from_features / from_similarity / "
+            "from_dissimilarity."
         )
     text, variable = split_mat_variable(path)
     p = Path(text)

@@ -41,7 +41,11 @@ FILE_NAMES = "file_names.txt"
 #: Feature file formats of thingsvision that repalign reads (``.pt`` would need torch).
 FEATURE_FORMATS: tuple[str, ...] = ("npy", "txt", "mat", "hdf5")
 _SPLIT = re.compile(r"^features_(\d+)\.(npy|txt)$")
-# thingsvision's rm_suffix: the image extensions it strips to name MATLAB variables.
+# thingsvision's two rm_suffix patterns: the one that names MATLAB variables when it saves
+# (thingsvision/utils/storing/helpers.py: no .JPG/.JPEG, dots unescaped, kept as written) and
+# the one of its datasets (utils/data/helpers.py). A variable is looked up under the first,
+# then the second.
+_STORING_EXTENSIONS = re.compile(r"(.eps|.jpg|.jpeg|.png|.PNG|.tif|.tiff)$")
 _IMAGE_EXTENSIONS = re.compile(r"(\.eps|\.jpg|\.JPG|\.jpeg|\.JPEG|\.png|\.PNG|\.tif|\.tiff)$")
 
 
@@ -111,7 +115,10 @@ def _read_mat_features(path: Path, lines: list[str]) -> np.ndarray:
     variables = read_mat(path)
     if "features" in variables:
         return np.asarray(variables["features"])
-    names = [_IMAGE_EXTENSIONS.sub("", line) for line in lines]
+    names = []
+    for line in lines:
+        candidates = (_STORING_EXTENSIONS.sub("", line), _IMAGE_EXTENSIONS.sub("", line))
+        names.append(next((c for c in candidates if c in variables), candidates[0]))
     missing = [n for n in names if n not in variables]
     if missing:
         raise InputError(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._rsatoolbox import is_rdms
 from .._validation import check_option, make_rng, parse_list
 from ..representations import Representation, match_stimuli
 from ..similarity import SIMILARITY_FUNCTIONS
@@ -32,7 +33,12 @@ def as_representation(obj: Any, label: str) -> Representation:
     """A :class:`Representation`, or an rsatoolbox ``RDMs`` converted to one (dissimilarities)."""
     if isinstance(obj, Representation):
         return obj
-    if type(obj).__module__.startswith("rsatoolbox") and type(obj).__name__ == "RDMs":
+    if is_rdms(obj):
+        if int(obj.n_rdm) != 1:  # from_rsatoolbox's rdm= is not an argument of compare
+            raise InputError(
+                f"{label}: the rsatoolbox RDMs holds {int(obj.n_rdm)} RDMs; compare takes one: pass rdms[i], or "
+                "Representation.from_rsatoolbox(rdms, rdm=i)."
+            )
         return Representation.from_rsatoolbox(obj)
     raise InputError(
         f"{label} must be a Representation (or an rsatoolbox RDMs), got {type(obj).__name__}. Wrap arrays with "

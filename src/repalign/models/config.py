@@ -156,6 +156,10 @@ class LoadedModel:
     takes_images : bool
         The read-outs take a list of PIL images instead of a tensor batch (a plain
         callable given without a transform).
+    borrowed : bool
+        ``module`` is the caller's own object (``extract_features(my_module, ...)``): a run
+        gives it back in its own train/eval mode and on its own device
+        (:func:`repalign.models.runtime.borrowed`).
     """
 
     config: ModelConfig
@@ -166,6 +170,7 @@ class LoadedModel:
     encode_text: Callable[..., Any] | None = None
     representation: Any = None
     takes_images: bool = False
+    borrowed: bool = False
 
     @property
     def modality(self) -> str:

@@ -8,8 +8,8 @@
     ``std``, ``crop_pct``, ``crop_mode``) or torchvision-style (``resize_size`` and
     ``input_size``/``crop_size``, ``mean``, ``std``, ``interpolation``). A timm model
     needs no transform: its own ``pretrained_cfg`` gives one. Layer ``output`` (the
-    default) is ``module(x)``; ``penultimate`` is the input of the last linear layer
-    (timm models: ``forward_head(..., pre_logits=True)``); any submodule name works as
+    default) is ``module(x)``; ``penultimate`` is the input of the last linear layer the
+    forward pass calls (timm models: ``forward_head(..., pre_logits=True)``); any submodule name works as
     for model ids.
 plain callable
     ``fn(batch) -> (n, d)`` array or tensor. Without a transform it receives a list of
@@ -22,7 +22,9 @@ A module's features are cached under a key made of the SHA-256 of its ``state_di
 the file defining that class, and the transform: a config by its content, a callable by
 its ``repr`` when that is stable (torchvision's ``Compose`` is; a ``lambda`` or an
 object printed with its memory address is not, and then nothing is cached, said on the
-log). Code outside the class's file that changes the forward pass is not seen: pass
+log) together with its outputs on two fixed probe images (a repr alone does not pin a
+transform: torchvision's ``Lambda`` prints as ``Lambda()`` whatever it computes); a
+transform that gives two outputs for one image (random augmentation) is not cached. Code outside the class's file that changes the forward pass is not seen: pass
 ``cache=False`` while editing such code. A plain callable is never cached: nothing
 pins what it computes.
 """
@@ -30,6 +32,7 @@ pins what it computes.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,17 +40,59 @@ from typing import Any
 from .._errors import InputError
 from ._hashing import digest_json, sha256_file, state_dict_sha256
 from .config import LoadedModel, ModelConfig, library_versions
-from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, last_linear_readout, merge_preprocessing, torch_module
+from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, merge_preprocessing, torch_module
 
 __all__ = ["wrap_model", "transform_from_config", "state_dict_sha256"]
+
+log = logging.getLogger(__name__)
 
 _TORCHVISION_KEYS = ("resize_size", "crop_size")
 #: A repr that prints an object's address changes every run: no stable cache key.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+def _size(value: Any, key: str) -> int | tuple[int, int]:
+    """A torchvision size: an int, or ``[s]`` (the same: the shorter side), or ``[h, w]``."""
+    items = list(value) if isinstance(value, (tuple, list)) else [value]
+    if len(items) not in (1, 2) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1
+                                           for v in items):
+        raise InputError(f"transform config: {key}={value!r}; give a size in pixels, [size] or [height, width].")
+    return int(items[0]) if len(items) == 1 else (int(items[0]), int(items[1]))
+
+
+def _torchvision_config(cfg: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """A torchvision-style config (the attributes of a weights preset, as they are: lists,
+    an ``InterpolationMode``) in plain, JSON-able values."""
+    if "crop_size" in cfg:
+        crop = _size(cfg.pop("crop_size"), "crop_size")
+        cfg.setdefault("input_size", (3, *crop) if isinstance(crop, tuple) else (3, crop, crop))
+    allowed = ("input_size", "resize_size", "mean", "std", "interpolation")
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown or "input_size" not in cfg or "resize_size" not in cfg:
+        raise InputError(
+            f"transform config {dict(given)}: a torchvision-style config needs resize_size and "
+            f"crop_size (or input_size), and may have mean, std, interpolation; unknown: {unknown or 'none'}."
+        )
+    cfg["resize_size"] = _size(cfg["resize_size"], "resize_size")
+    cfg.setdefault("mean", (0.485, 0.456, 0.406))
+    cfg.setdefault("std", (0.229, 0.224, 0.225))
+    cfg["mean"], cfg["std"] = tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"])
+    interpolation = cfg.setdefault("interpolation", "bilinear")
+    cfg["interpolation"] = str(getattr(interpolation, "value", interpolation))  # InterpolationMode.BILINEAR
+    return cfg
+
+
+#: Keys of timm's pretrained_cfg that describe the weights, not the preprocessing.
+_TIMM_CFG_KEYS = ("url", "hf_hub_id", "architecture", "tag", "num_classes", "classifier", "first_conv", "license")
+
+
 def transform_from_config(config: Mapping[str, Any]) -> tuple[Callable[[Any], Any], dict[str, Any]]:
     """A preprocessing transform from a timm- or torchvision-style config, and the config used.
+
+    A torchvision-style config takes the attributes of a weights preset as they are
+    (``{k: getattr(preset, k) for k in ("crop_size", "resize_size", "mean", "std",
+    "interpolation")}``: one-element lists, an ``InterpolationMode``) and gives the
+    preset's own result.
 
     Examples
     --------
@@ -57,26 +102,15 @@ def transform_from_config(config: Mapping[str, Any]) -> tuple[Callable[[Any], An
     if any(k in cfg for k in _TORCHVISION_KEYS):
         from .sources._torchvision import _transform
 
-        if "crop_size" in cfg:
-            crop = cfg.pop("crop_size")
-            crop = int(crop[-1] if isinstance(crop, (tuple, list)) else crop)
-            cfg.setdefault("input_size", (3, crop, crop))
-        allowed = ("input_size", "resize_size", "mean", "std", "interpolation")
-        unknown = sorted(set(cfg) - set(allowed))
-        if unknown or "input_size" not in cfg or "resize_size" not in cfg:
-            raise InputError(
-                f"transform config {dict(config)}: a torchvision-style config needs resize_size and "
-                f"crop_size (or input_size), and may have mean, std, interpolation; unknown: {unknown or 'none'}."
-            )
-        cfg.setdefault("mean", (0.485, 0.456, 0.406))
-        cfg.setdefault("std", (0.229, 0.224, 0.225))
-        cfg.setdefault("interpolation", "bilinear")
-        return _transform(cfg), cfg
+        used = _torchvision_config(cfg, config)
+        return _transform(used), used
     unknown = sorted(set(cfg) - set(IMAGE_PREPROCESSING_KEYS))
     if unknown:
+        hint = (" This looks like a timm pretrained_cfg: pass timm.data.resolve_model_data_config(model), the "
+                "preprocessing it resolves to." if any(k in cfg for k in _TIMM_CFG_KEYS) else "")
         raise InputError(
             f"transform config: unknown key(s) {', '.join(unknown)}; timm-style keys are "
-            f"{', '.join(IMAGE_PREPROCESSING_KEYS)}, torchvision-style add resize_size/crop_size."
+            f"{', '.join(IMAGE_PREPROCESSING_KEYS)}, torchvision-style add resize_size/crop_size.{hint}"
         )
     if "input_size" not in cfg:
         raise InputError("transform config: needs input_size, e.g. (3, 224, 224).")
@@ -116,7 +150,52 @@ def _transform_for(module: Any, transform: Any, model_id: str) -> tuple[Any, Any
     text = repr(transform)
     if _ADDRESS.search(text):
         return transform, None, f"the transform's repr {text[:60]!r} is not stable across runs"
-    return transform, {"repr": text}, None
+    outputs, why_not = _probe_outputs(transform)
+    if why_not:
+        return transform, None, why_not
+    return transform, {"repr": text, "probe_outputs": outputs}, None
+
+
+def _probe_outputs(transform: Any) -> tuple[str | None, str | None]:
+    """(SHA-256 of the transform's outputs on two fixed images, or why there is none).
+
+    A repr alone does not pin a transform: torchvision's ``Lambda`` prints as ``Lambda()``
+    whatever it computes, and a class may print without its parameters. Two transforms
+    with one repr share a cache entry only if they also agree on these images. A transform
+    that gives two outputs for one image (random augmentation) is not cached: its
+    features are not reproducible.
+    """
+    import hashlib
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(20231201)
+    digest = hashlib.sha256()
+    for width, height in ((67, 53), (301, 203)):
+        image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
+        try:
+            with torch_module().random.fork_rng(devices=[]):  # a random transform leaves the caller's RNG alone
+                first, second = (_as_array(transform(image.copy())) for _ in range(2))
+        except Exception as exc:  # user code; the real stimuli will say more, batch by batch
+            return None, f"the transform raised {type(exc).__name__} on a {width}x{height} probe image"
+        if first.shape != second.shape or not np.array_equal(first, second, equal_nan=first.dtype.kind == "f"):
+            log.warning("the transform gives different outputs for the same image (a random augmentation?): "
+                        "features are not reproducible, and are not cached")
+            return None, "the transform gives different outputs for the same image"
+        digest.update(f"{first.dtype.str}{first.shape}".encode())
+        digest.update(np.ascontiguousarray(first).tobytes())
+    return digest.hexdigest(), None
+
+
+def _as_array(out: Any) -> Any:
+    import numpy as np
+
+    if hasattr(out, "detach"):
+        out = out.detach().cpu()
+        out = out.float() if out.is_floating_point() else out
+        return out.numpy()
+    return np.asarray(out)
 
 
 def _module_layers(module: Any, model_id: str) -> tuple[dict[str, Any], str]:
@@ -127,8 +206,38 @@ def _module_layers(module: Any, model_id: str) -> tuple[dict[str, Any], str]:
     else:
         torch = torch_module()
         if any(isinstance(s, torch.nn.Linear) for s in module.modules()):
-            layers["penultimate"] = last_linear_readout(module, source=model_id)[1]
+            layers["penultimate"] = _last_called_linear_input(module, model_id)
     return layers, "output"
+
+
+def _last_called_linear_input(module: Any, model_id: str) -> Callable[[Any, Any], Any]:
+    """A read-out of the input of the ``nn.Linear`` the forward pass calls *last*.
+
+    Not the last one registered: a wrapper that defines its head before its backbone (or a
+    transformer whose MLPs are registered after the head) would then give another layer.
+    Only the latest input is kept, so memory holds one of them at a time.
+    """
+    torch = torch_module()
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+
+    def read(mod: Any, x: Any) -> Any:
+        latest: list[Any] = []
+
+        def keep(_m: Any, args: Any) -> None:
+            latest[:] = [args[0]]
+
+        handles = [m.register_forward_pre_hook(keep) for m in linears]
+        try:
+            mod(x)
+        finally:
+            for h in handles:
+                h.remove()
+        if not latest:
+            raise InputError(f"{model_id}: no nn.Linear was called in the forward pass, so there is no penultimate "
+                             "layer; use layer='output' or a submodule name.")
+        return latest[0].flatten(1)
+
+    return read
 
 
 def _array(out: Any) -> Any:
@@ -140,10 +249,31 @@ def _array(out: Any) -> Any:
     return np.asarray(out)
 
 
+def _unwrapped(model: Any, torch: Any) -> Any:
+    """The network inside ``torch.compile`` and (Distributed)DataParallel wrappers.
+
+    Their submodules are named ``_orig_mod.*`` / ``module.*`` and their class is the
+    wrapper's, so layer names, the model id and the cache key would all differ from the
+    network's own; hooks need the eager module anyway. The network computes the same
+    features, on the one device a run uses.
+    """
+    while True:
+        if type(model).__name__ == "OptimizedModule" and isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):
+            inner = model._orig_mod
+        elif isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+            inner = model.module
+        else:
+            return model
+        log.info("%s: reading the %s it wraps (layer names and cache key are the network's own)",
+                 type(model).__name__, type(inner).__name__)
+        model = inner
+
+
 def wrap_model(model: Any, transform: Any = None) -> tuple[LoadedModel, bool]:
     """A :class:`LoadedModel` for a ``torch.nn.Module`` or a callable, and whether it may be cached."""
     torch = torch_module("Extracting features from your own model")
     if isinstance(model, torch.nn.Module):
+        model = _unwrapped(model, torch)
         cls_name, cls_sha = _class_id(model)
         model_id = f"module:{type(model).__qualname__}"
         tf, tf_key, why_not = _transform_for(model, transform, model_id)
@@ -157,8 +287,8 @@ def wrap_model(model: Any, transform: Any = None) -> tuple[LoadedModel, bool]:
                         "versions": library_versions("torchvision", "timm"),
                         **({"not_cached": why_not} if why_not else {})},
         )
-        model.eval()
-        return LoadedModel(config=config, module=model, transform=tf, layers=layers), why_not is None
+        # Not put in eval() here: each run does that and then gives the module back as it was.
+        return LoadedModel(config=config, module=model, transform=tf, layers=layers, borrowed=True), why_not is None
     if callable(model):
         name = getattr(model, "__qualname__", type(model).__qualname__)
         model_id = f"callable:{name}"

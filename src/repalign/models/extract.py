@@ -29,7 +29,7 @@ from .config import LoadedModel, ModelConfig
 from .features import ExtractedFeatures
 from .layers import POOLED_LAYERS, POOLS
 from .options import ModelOptions, as_options
-from .runtime import DEVICES, default_num_workers, make_loader, progress_bar, resolve_device
+from .runtime import DEVICES, borrowed, default_num_workers, input_dtype, make_loader, progress_bar, resolve_device
 from .sources import get_source, parse_model_id
 from .sources._common import torch_module
 from .stimuli import Stimuli, as_stimuli
@@ -136,6 +136,10 @@ def _collate(items: list[tuple[int, Any]]) -> tuple[Any, Any]:
     values = [x for _, x in items]
     if all(isinstance(x, torch.Tensor) for x in values):
         shapes = {tuple(x.shape) for x in values}
+        batched = next((s for s in shapes if len(s) == 4 and s[0] == 1), None)
+        if batched is not None:
+            return None, (f"the transform returned shape {batched} for one image, a batch of one; it must return "
+                          f"one image, {tuple(batched[1:])} = (3, H, W) (leave out its unsqueeze(0) / [None]).")
         if len(shapes) > 1:
             return None, f"the preprocessing gave tensors of different shapes in one batch: {sorted(shapes)[:3]}"
         return index, torch.stack(values)
@@ -342,6 +346,13 @@ def _prepare_model(model: Any, transform: Any, opts: ModelOptions) -> tuple[Load
         return None, model_config(model, options=opts), True
     from .custom import wrap_model
 
+    given = [f"{name}=" for name in ("pretrained", "weights", "seed", "image_size", "preprocessing", "model_kwargs")
+             if getattr(opts, name) != getattr(ModelOptions(), name)]
+    if given:  # they build a model from an id; on a built module they would be silently ignored
+        raise InputError(
+            f"{', '.join(given)} applies to model ids, not to your own module or callable: set its weights "
+            "yourself and give its preprocessing as transform= (a callable or a preprocessing config)."
+        )
     loaded, cacheable = wrap_model(model, transform)
     return loaded, loaded.config, cacheable
 
@@ -428,11 +439,6 @@ def _run_images(
     if loaded.transform is None and not loaded.takes_images:  # pragma: no cover - every image source sets it
         raise InputError(f"{model_id}: has no image preprocessing.")
     module = loaded.module
-    if module is not None:
-        module.eval()
-        module.to(dev)
-        if channels_last:
-            module.to(memory_format=torch.channels_last)
     loader = make_loader(
         _ImageDataset(stim.items, loaded.transform, model_id), batch_size=batch_size, device=dev,
         num_workers=workers, collate_fn=_collate,
@@ -443,8 +449,10 @@ def _run_images(
     out: np.ndarray | None = None
     n_batches = -(-len(stim) // batch_size)
     bar = progress_bar(len(stim), model_id, progress)
+    in_module = borrowed(loaded, dev, channels_last=channels_last) if module is not None else contextlib.nullcontext()
     try:
-        with torch.inference_mode(), autocast:
+        with in_module, torch.inference_mode(), autocast:
+            dtype = input_dtype(module) if module is not None else None
             for number, (index, batch) in enumerate(loader, start=1):
                 if index is None:
                     raise InputError(batch)
@@ -453,7 +461,7 @@ def _run_images(
                 if isinstance(batch, list):
                     x = batch
                 else:
-                    x = batch.to(dev, non_blocking=True)
+                    x = batch.to(dev, dtype=dtype if batch.is_floating_point() else None, non_blocking=True)
                     if channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                 f = check_batch_output(_call_user(model_id, where, lambda: read(x)), len(rows), model_id, where,

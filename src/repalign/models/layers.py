@@ -134,8 +134,8 @@ def layer_reader(loaded: LoadedModel, layer: str | None = None, pool: str | None
     forward = loaded.layers.get("logits") or loaded.layers.get("output") or (lambda m, x: m(x))
 
     def read_hooked(x: Any) -> Any:
-        captured: list[Any] = []
-        handle = target.register_forward_hook(lambda _m, _i, out: captured.append(out))
+        captured: list[Any] = []  # the last call's output only: a module reused N times holds one, not N
+        handle = target.register_forward_hook(lambda _m, _i, out: captured.__setitem__(slice(None), [out]))
         try:
             forward(module, x)
         finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import itertools
 import logging
 import os
 import shutil
@@ -47,7 +48,7 @@ from .extract import (
 from .features import ExtractedFeatures, LayeredFeatures, save_layered
 from .layers import pool_output
 from .options import ModelOptions, as_options
-from .runtime import default_num_workers, make_loader, progress_bar, resolve_device
+from .runtime import borrowed, default_num_workers, input_dtype, make_loader, progress_bar, resolve_device
 from .sources import get_source
 from .sources._common import torch_module
 from .stimuli import as_stimuli
@@ -84,14 +85,24 @@ def _dummy_batch(loaded: LoadedModel) -> Any:
     side = int(size[-1]) if isinstance(size, (tuple, list)) else 224
     image = Image.new("RGB", (max(side, 32) + 32,) * 2, (128, 128, 128))
     x = _call_user(loaded.config.model_id, "a dummy image", lambda: loaded.transform(image))
-    return x.unsqueeze(0)
+    if getattr(x, "ndim", 0) == 4 and x.shape[0] == 1:
+        raise InputError(f"{loaded.config.model_id}: the transform returned shape {tuple(x.shape)} for one image, a "
+                         "batch of one; it must return one image, (3, H, W) (leave out its unsqueeze(0) / [None]).")
+    return x.unsqueeze(0).to(input_dtype(loaded.module))
 
 
 def _layer_table(loaded: LoadedModel) -> list[dict[str, Any]]:
+    """Every submodule that returns a tensor, in the order of its *last* call.
+
+    A module called more than once (one activation module reused by the stem and the head,
+    as EfficientNet-Lite's ``_swish``; a recurrent block) gives its last call's output, as a
+    hooked read-out does, so that call also fixes its place in depth and its shape.
+    """
     torch = torch_module()
     module = loaded.module
-    module.eval()
-    order: list[str] = []
+    tick = itertools.count()
+    last_call: dict[str, int] = {}
+    calls: dict[str, int] = {}
     shapes: dict[str, Any] = {}
     kinds: dict[str, str] = {}
     handles = []
@@ -100,9 +111,9 @@ def _layer_table(loaded: LoadedModel) -> list[dict[str, Any]]:
             continue
 
         def pre(_m: Any, _i: Any, name: str = name) -> None:
-            if name not in kinds:
-                order.append(name)
-                kinds[name] = type(_m).__name__
+            last_call[name] = next(tick)
+            calls[name] = calls.get(name, 0) + 1
+            kinds[name] = type(_m).__name__
 
         def post(_m: Any, _i: Any, out: Any, name: str = name) -> None:
             t = _first_tensor(out)
@@ -111,13 +122,14 @@ def _layer_table(loaded: LoadedModel) -> list[dict[str, Any]]:
         handles.append(sub.register_forward_pre_hook(pre))
         handles.append(sub.register_forward_hook(post))
     try:
-        with torch.inference_mode():
-            module.to("cpu")
+        with borrowed(loaded, "cpu"), torch.inference_mode():
             _call_user(loaded.config.model_id, "a dummy image", lambda: _forward(loaded)(module, _dummy_batch(loaded)))
     finally:
         for h in handles:
             h.remove()
-    return [{"name": n, "shape": shapes.get(n), "type": kinds[n]} for n in order if shapes.get(n) is not None]
+    order = sorted(last_call, key=last_call.__getitem__)
+    return [{"name": n, "shape": shapes.get(n), "type": kinds[n], "calls": calls[n]}
+            for n in order if shapes.get(n) is not None]
 
 
 def list_layers(
@@ -135,8 +147,10 @@ def list_layers(
     Returns
     -------
     list of dict
-        ``{"name", "shape", "type"}`` per module that the forward pass calls and that
-        returns a tensor, in the order of the calls; ``shape`` drops the batch dimension.
+        ``{"name", "shape", "type", "calls"}`` per module that the forward pass calls and
+        that returns a tensor, in the order of the calls; ``shape`` drops the batch
+        dimension. A module called several times (``calls > 1``) is placed at its last
+        call, whose output is what ``--layer``/``--layers`` read.
 
     Examples
     --------
@@ -279,10 +293,7 @@ def _run_layers(
     dev = torch.device(dev_name)
     model_id = loaded.config.model_id
     module = loaded.module
-    module.eval().to(dev)
     cl = (dev.type == "cuda") if channels_last is None else bool(channels_last)
-    if cl:
-        module.to(memory_format=torch.channels_last)
     subs = dict(module.named_modules())
     latest: dict[str, Any] = {}
     handles = []
@@ -300,13 +311,14 @@ def _run_layers(
     forward = _forward(loaded)
     bar = progress_bar(len(stim), model_id, progress)
     try:
-        with torch.inference_mode(), autocast:
+        with borrowed(loaded, dev, channels_last=cl), torch.inference_mode(), autocast:
+            dtype = input_dtype(module)
             for number, (index, batch) in enumerate(loader, start=1):
                 if index is None:
                     raise InputError(batch)
                 rows = index.numpy()
                 where = f"batch {number} of {n_batches} (stimuli {stim.ids[rows[0]]} .. {stim.ids[rows[-1]]})"
-                x = batch.to(dev, non_blocking=True)
+                x = batch.to(dev, dtype=dtype, non_blocking=True)
                 if cl:
                     x = x.contiguous(memory_format=torch.channels_last)
                 latest.clear()

@@ -7,15 +7,19 @@ no torch; the functions that need torch import it when called.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._errors import InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEVICES", "resolve_device", "torch_device", "default_num_workers", "make_loader", "progress_bar"]
+__all__ = [
+    "DEVICES", "resolve_device", "torch_device", "default_num_workers", "make_loader", "progress_bar", "borrowed",
+    "input_dtype",
+]
 
 #: Device choices besides explicit torch device strings such as ``cuda:1``.
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
@@ -148,3 +152,49 @@ def progress_bar(total: int, desc: str, enabled: bool | None = None, *, unit: st
     from .._progress import progress
 
     return progress(total=total, desc=desc, unit=unit, enabled=enabled)
+
+
+def input_dtype(module: Any) -> Any:
+    """The floating dtype a module computes in (its first floating parameter or buffer; float32
+    if it has none), so that a ``.double()`` or ``.half()`` model gets its own dtype as input."""
+    torch = _torch("Running a model")
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
+def _home_device(module: Any) -> Any:
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return None
+
+
+@contextlib.contextmanager
+def borrowed(loaded: Any, device: Any, *, channels_last: bool = False) -> Iterator[Any]:
+    """The model's module in ``eval()`` mode on ``device`` for a run; yields the module.
+
+    A module repalign built stays that way. A module the caller passed in
+    (``loaded.borrowed``) is given back as it came: every submodule's train/eval flag and
+    the device (and memory format) of its weights are restored, so extraction never
+    leaves a user's model in another mode or on another device.
+    """
+    torch = _torch("Running a model")
+    module = loaded.module
+    restore = bool(getattr(loaded, "borrowed", False))
+    modes = [(m, m.training) for m in module.modules()] if restore else []
+    home = _home_device(module) if restore else None
+    module.eval()
+    module.to(device)
+    if channels_last:
+        module.to(memory_format=torch.channels_last)
+    try:
+        yield module
+    finally:
+        if restore:
+            if channels_last:
+                module.to(memory_format=torch.contiguous_format)
+            if home is not None and torch.device(device) != home:
+                module.to(home)
+            for m, mode in modes:
+                m.training = mode

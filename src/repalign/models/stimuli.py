@@ -137,9 +137,12 @@ def image_stimuli(source: str | os.PathLike[str] | Iterable[tuple[str, str | os.
     Parameters
     ----------
     source : path, sequence of paths, sequence of (str, path), or mapping
-        A folder: every image file directly inside it, sorted by name, id = file name;
-        a folder with no images but class sub-folders (an ImageFolder root): ids
-        ``<class>/<file>``, sorted, with the class names as labels. A list of paths: in
+        A folder: every image file directly inside it, sorted by name, id = file name
+        (sub-folders with images are then left out, said on the log); a folder with no
+        images but class sub-folders (an ImageFolder root): as torchvision's
+        ``ImageFolder``, every image below each class folder (nested folders included),
+        ids ``<class>/<file>`` (``<class>/<sub>/<file>`` when nested), with the class
+        names as labels. A list of paths: in
         the given order, id = file name. Pairs or a mapping ``{id: path}``: kept in the
         given order.
 
@@ -155,11 +158,15 @@ def image_stimuli(source: str | os.PathLike[str] | Iterable[tuple[str, str | os.
         if not folder.exists():
             raise DataNotFoundError(f"{folder}: no such folder of images.")
         paths = list_images(folder)
+        classes = _class_folders(folder)
         if not paths:
-            classes = _class_folders(folder)
             if classes:
                 return _image_folder_stimuli(folder, classes)
             raise InputError(f"{folder}: contains no image files (.png, .jpg, ...).")
+        if classes:  # an ImageFolder root with stray images, or a folder of stimuli with extras
+            log.warning("%s: %d images directly inside are the stimuli; its %d sub-folders with images (%s) are "
+                        "not included (an ImageFolder root holds only class sub-folders)",
+                        folder, len(paths), len(classes), preview([c.name for c in classes]))
         return Stimuli(tuple(p.name for p in paths), tuple(paths), "image", str(folder))
     if not isinstance(source, Mapping):
         source = list(source)
@@ -198,22 +205,37 @@ def _path_list_stimuli(paths: list[Any]) -> Stimuli:
     return Stimuli(tuple(names), tuple(files), "image", "list of paths")
 
 
-def _class_folders(folder: Path) -> list[Path]:
-    """Sub-folders holding images (an ImageFolder root), sorted by name; hidden ones skipped."""
+def _images_below(folder: Path) -> list[Path]:
+    """Every image in ``folder`` and its sub-folders, in torchvision ImageFolder's order
+    (``os.walk`` sorted, files sorted; hidden files and folders skipped)."""
     from ..data.images import list_images
 
+    found = []
+    for root, _dirs, _files in sorted(os.walk(folder, followlinks=True)):
+        if any(part.startswith(".") for part in Path(root).relative_to(folder).parts):
+            continue
+        found.extend(list_images(root))
+    return found
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    """Sub-folders holding images, at any depth below them (an ImageFolder root), sorted by
+    name; hidden ones skipped. A sub-folder without images is left out, said on the log."""
     subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return [p for p in subs if list_images(p)]
+    with_images = [p for p in subs if _images_below(p)]
+    empty = [p.name for p in subs if p not in with_images]
+    if with_images and empty:
+        log.warning("%s: %d sub-folders hold no images and are not classes: %s", folder, len(empty), preview(empty))
+    return with_images
 
 
 def _image_folder_stimuli(folder: Path, classes: list[Path]) -> Stimuli:
-    """An ImageFolder root: ids ``<class>/<file>`` (sorted), labels = the class folder names."""
-    from ..data.images import list_images
-
+    """An ImageFolder root: ids ``<class>/<path below it>`` (sorted as torchvision's
+    ImageFolder sorts), labels = the class folder names."""
     ids, paths, labels = [], [], []
     for sub in classes:
-        for p in list_images(sub):
-            ids.append(f"{sub.name}/{p.name}")
+        for p in _images_below(sub):
+            ids.append(p.relative_to(folder).as_posix())
             paths.append(p)
             labels.append(sub.name)
     log.info("%s: an ImageFolder of %d classes, %d images; the class folder names are the labels",

@@ -21,6 +21,7 @@ from .._environment import machine_info, package_versions
 from .._errors import InputError
 from .._progress import display_mode
 from .._progress import progress as progress_display
+from .._text import counted
 from .executors import run_in_child, run_units
 from .store import RunStore, UnitResult
 
@@ -62,7 +63,8 @@ def _log_handler(run_dir: Path) -> logging.Handler:
 
 
 class _Eta:
-    """Remaining time from the mean duration of the units finished in this invocation."""
+    """Remaining time from the mean duration of the units finished in this invocation, the
+    units left running in waves of ``parallel`` (workers, or SLURM's array parallelism)."""
 
     def __init__(self, total: int, parallel: int):
         self.total, self.parallel, self.seconds = total, max(1, parallel), []
@@ -74,7 +76,8 @@ class _Eta:
         left = self.total - done
         if not self.seconds or left <= 0:
             return "" if left > 0 else "; all units handled"
-        eta = sum(self.seconds) / len(self.seconds) * left / self.parallel
+        waves = -(-left // self.parallel)  # at most `parallel` units at once: 2 left on 32 tasks still take one unit
+        eta = sum(self.seconds) / len(self.seconds) * waves
         return f"; ETA {format_eta(eta)} for {left} more (mean {sum(self.seconds) / len(self.seconds):.1f} s a unit)"
 
 
@@ -186,8 +189,8 @@ def execute_plan(
         suspects = [u for u in todo if u in interrupted]
         rest = [u for u in todo if u not in interrupted]
         log.info(
-            "study %s: %d units planned, %d already done, %d to run%s", store.root, len(units), len(run.skipped),
-            len(todo), f" ({len(suspects)} ended their process last time: rerun each in a child process)" if suspects else "",
+            "study %s: %s planned, %d already done, %d to run%s", store.root, counted(len(units), "unit"),
+            len(run.skipped), len(todo), f" ({len(suspects)} ended their process last time: rerun each in a child process)" if suspects else "",
         )
         total = len(units)
         count = len(run.skipped)

@@ -20,6 +20,7 @@ from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import (
     Source,
     apply_state_dict,
+    hf_offline,
     last_linear_readout,
     load_state_dict_file,
     match_names,
@@ -106,6 +107,8 @@ class TorchvisionSource(Source):
         kwargs = dict(config.model_kwargs)
         if config.weights == "pretrained":
             w = tvm.get_model_weights(arch)[tag]
+            if config.weights_file is None and hf_offline():  # as the other sources: offline means no download
+                raise DataNotFoundError(missing_weights_message(config.model_id, url=w.url))
             try:
                 model = tvm.get_model(arch, weights=w, **kwargs)
             except Exception as exc:  # download errors have many types
@@ -140,9 +143,12 @@ def _transform(prep: Mapping[str, Any]) -> Any:
     torch = torch_module()
     import torchvision.transforms as T
 
+    resize = prep["resize_size"]  # the shorter side, or (height, width)
+    _, height, width = (int(v) for v in prep["input_size"])
     return T.Compose([
-        T.Resize(int(prep["resize_size"]), interpolation=T.InterpolationMode(prep["interpolation"]), antialias=True),
-        T.CenterCrop(int(prep["input_size"][-1])),
+        T.Resize(tuple(resize) if isinstance(resize, (tuple, list)) else int(resize),
+                 interpolation=T.InterpolationMode(prep["interpolation"]), antialias=True),
+        T.CenterCrop((height, width)),
         T.PILToTensor(),
         T.ConvertImageDtype(torch.float),
         T.Normalize(mean=tuple(prep["mean"]), std=tuple(prep["std"])),
