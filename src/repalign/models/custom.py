@@ -42,7 +42,7 @@ from ._hashing import digest_json, sha256_file, state_dict_sha256
 from .config import LoadedModel, ModelConfig, library_versions
 from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, merge_preprocessing, torch_module
 
-__all__ = ["wrap_model", "transform_from_config", "state_dict_sha256"]
+__all__ = ["wrap_model", "transform_from_config", "probe_transform", "state_dict_sha256"]
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +150,16 @@ def _transform_for(module: Any, transform: Any, model_id: str) -> tuple[Any, Any
     text = repr(transform)
     if _ADDRESS.search(text):
         return transform, None, f"the transform's repr {text[:60]!r} is not stable across runs"
-    outputs, why_not = _probe_outputs(transform)
+    outputs, why_not = probe_transform(transform)
     if why_not:
+        if "different outputs" in why_not:
+            log.warning("%s: the transform gives different outputs for the same image (a random augmentation?): "
+                        "features are not reproducible, and are not cached", model_id)
         return transform, None, why_not
     return transform, {"repr": text, "probe_outputs": outputs}, None
 
 
-def _probe_outputs(transform: Any) -> tuple[str | None, str | None]:
+def probe_transform(transform: Any) -> tuple[str | None, str | None]:
     """(SHA-256 of the transform's outputs on two fixed images, or why there is none).
 
     A repr alone does not pin a transform: torchvision's ``Lambda`` prints as ``Lambda()``
@@ -180,8 +183,6 @@ def _probe_outputs(transform: Any) -> tuple[str | None, str | None]:
         except Exception as exc:  # user code; the real stimuli will say more, batch by batch
             return None, f"the transform raised {type(exc).__name__} on a {width}x{height} probe image"
         if first.shape != second.shape or not np.array_equal(first, second, equal_nan=first.dtype.kind == "f"):
-            log.warning("the transform gives different outputs for the same image (a random augmentation?): "
-                        "features are not reproducible, and are not cached")
             return None, "the transform gives different outputs for the same image"
         digest.update(f"{first.dtype.str}{first.shape}".encode())
         digest.update(np.ascontiguousarray(first).tobytes())
