@@ -379,3 +379,18 @@ def test_a_python_source_transform_is_keyed_by_what_it_computes(pngs, tmp_path, 
     monkeypatch.setattr(sys.modules["scale_setting"], "SCALE", 3.0)
     second = extract_features(model_id, pngs)
     assert not second.cache_hit and not np.allclose(first.features, second.features)
+
+
+def test_a_sweep_with_an_explicit_cache_never_stores_what_cannot_be_keyed(pngs, tmp_path):
+    """A lambda transform has no stable key: extract_features skips the cache for it, and
+    so must extract_layers when it is handed a FeatureCache (not only cache=True)."""
+    from repalign.models import FeatureCache
+
+    store = FeatureCache(tmp_path / "cache")
+    net = _resnet().eval()
+    tf = _tf()
+    a = extract_layers(net, pngs, "layer1", out=tmp_path / "a.npz", transform=lambda im: tf(im) * 2, cache=store)
+    b = extract_layers(net, pngs, "layer1", out=tmp_path / "b.npz", transform=lambda im: tf(im) * 3, cache=store)
+    assert not b.metadata.get("cache_hit")
+    assert not np.allclose(load_layered_features(a.path).features("layer1"),
+                           load_layered_features(b.path).features("layer1"))

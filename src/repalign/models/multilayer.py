@@ -254,7 +254,10 @@ def extract_layers(
     names = select_layers(layers, [r["name"] for r in table])
     raw_shapes = {r["name"]: r["shape"] for r in table}
     depth = {r["name"]: i for i, r in enumerate(table)}
-    store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache and cacheable else None)
+    store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache else None)
+    if store is not None and not cacheable:  # as extract_features: a key that does not pin the model is no key
+        log.info("%s: not cached (%s)", config.model_id, config.provenance.get("not_cached", "no content key"))
+        store = None
     keys = ({n: store.key(config=config, layer=n, pool=pool_name, precision=precision, stimuli=stim) for n in names}
             if store is not None and config.weights_known else {})
     meta = {
