@@ -210,3 +210,44 @@ def test_hashing_many_stimuli_shows_one_progress(tmp_path, monkeypatch, capsys) 
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("hashing")]
     assert lines[-1].startswith("hashing stimuli: 30/30 (100%) done in") and len(lines) <= 31
     assert not any(line.startswith("hashing img") for line in lines)  # not one display per small file
+
+
+def test_fractional_counts_show_whole_items_and_never_pass_the_total(clock: FakeClock) -> None:
+    # the neural heads advance by a fraction of a fit per epoch; 27 steps of 8/27 sum past 8 in floats
+    out = io.StringIO()
+    bar = progress(total=8, desc="few-shot fits", unit="fit", stream=out, interval=0)
+    for _ in range(26):
+        clock.now += 0.1
+        bar.update(8 / 27)
+    assert out.getvalue().splitlines()[-1].startswith("few-shot fits: 7/8 (96%)")  # not 7.7/8
+    for _ in range(5):
+        bar.update(8 / 27)
+    assert bar.n == 8
+    bar.close()
+    assert out.getvalue().splitlines()[-1].startswith("few-shot fits: 8/8 (100%) done in")
+
+
+def test_fractional_counts_on_a_terminal_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tqdm")
+    import warnings
+
+    monkeypatch.delenv(_progress.MODE_ENV, raising=False)
+    out = _Tty()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tqdm's "clamping frac to range [0, 1]" when n passes total
+        with progress(total=8, desc="few-shot fits", unit="fit", stream=out, delay=0) as bar:
+            for _ in range(40):
+                bar.update(8 / 27)
+    text = out.getvalue()
+    assert "8/8" in text and not re.search(r"\d\.\d{3,}/8", text), text
+
+
+def test_a_terminal_that_reports_zero_columns_still_gets_a_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `script`, `docker exec -t` and some CI runners give a pty of size 0x0: tqdm then drew nothing
+    pytest.importorskip("tqdm")
+    monkeypatch.delenv(_progress.MODE_ENV, raising=False)
+    monkeypatch.setattr(_progress, "_terminal_columns", lambda stream: 0)
+    out = _Tty()
+    with progress(total=5, desc="images", stream=out, delay=0) as bar:
+        bar.update(5)
+    assert "images" in out.getvalue() and "5/5" in out.getvalue()

@@ -85,3 +85,17 @@ def test_apply_sets_blas_and_torch_and_restores() -> None:
         applied = apply_thread_plan(thread_plan(threads=1))
         assert torch.get_num_threads() == 1 and current_thread_plan() == applied
     torch.set_num_threads(outer)
+
+
+def test_the_command_line_default_budget_keeps_its_source(monkeypatch):
+    # the CLI fixes the default budget for every command; provenance must not call it "--threads"
+    from repalign import _threads
+    from repalign.cli import _global_options
+
+    for name in ("REPALIGN_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    with _global_options(False, None):
+        assert _threads.thread_plan().source == "cores"
+    with _global_options(False, 1):
+        assert _threads.thread_plan().source == "--threads"
+    assert _threads.thread_override() is None

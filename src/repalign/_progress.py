@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import sys
@@ -198,16 +199,25 @@ class Progress(Generic[T]):
         self._printed = 0
         self._bar: Any = None
         if self.mode == "bar":
-            self._bar = _tqdm_class()(
-                total=total, desc=desc or None, unit=unit, file=self.stream, delay=self.delay, dynamic_ncols=True,
+            if unit == "B":
+                counts: dict[str, Any] = {"unit_scale": True, "unit_divisor": 1024}
+            else:  # whole items done: a head's epochs advance by fractions of a fit
+                counts = {"bar_format": _WHOLE_COUNT_FORMAT} if total else {}
+            # a pty of size 0x0 (`script`, `docker exec -t`) made tqdm draw nothing at all
+            # (tqdm hides a bar whose position is past the rows; 0 rows hid every bar)
+            width = {"ncols": 80, "nrows": 24} if _terminal_columns(self.stream) == 0 else {"dynamic_ncols": True}
+            self._bar = _whole_count_tqdm()(
+                total=total, desc=desc or None, unit=unit, file=self.stream, delay=self.delay,
                 leave=None,  # tqdm: a bar nested below another (a unit's extraction) vanishes when done
-                **({"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}),
+                **counts, **width,
             )
 
     # -- counting ---------------------------------------------------------------
     def update(self, n: float = 1) -> None:
         """Count ``n`` more items done."""
         with self._lock:
+            if self.total:  # float steps (fractions of a fit) must not add up past the total
+                n = max(min(n, self.total - self.n), 0)
             self.n += n
             if self._bar is not None:
                 self._bar.update(n)
@@ -296,7 +306,36 @@ class Progress(Generic[T]):
 
 
 def _fmt_count(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.3g}"
+    # whole items: 7.81 of 8 fits is 7 fits done (float steps carry a last-digit error: 7.9999999 is 8)
+    return str(int(math.floor(float(x) + 1e-6)))
+
+
+#: tqdm's default layout with the whole items done instead of a float count (``7/8``, not ``7.81/8``).
+_WHOLE_COUNT_FORMAT = "{l_bar}{bar}| {n_whole}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+
+
+def _whole_count_tqdm() -> Any:
+    """tqdm with ``{n_whole}`` (the whole items done) for :data:`_WHOLE_COUNT_FORMAT`."""
+    base = _tqdm_class()
+
+    class _WholeCount(base):  # type: ignore[misc, valid-type]
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            d = super().format_dict
+            d["n_whole"] = _fmt_count(d["n"])
+            return d
+
+    return _WholeCount
+
+
+def _terminal_columns(stream: IO[str]) -> int | None:
+    """The terminal's width in columns (0 also when it reports no rows); None when ``stream`` is
+    no terminal that can be measured."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        return size.columns if size.lines > 0 else 0
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def progress(

@@ -49,6 +49,7 @@ __all__ = [
     "thread_plan",
     "set_thread_override",
     "thread_override",
+    "thread_override_source",
     "apply_thread_plan",
     "limited_threads",
     "current_thread_plan",
@@ -63,6 +64,7 @@ THREADS_ENV = "REPALIGN_THREADS"
 _RUNTIME_ENVS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 _override: int | None = None
+_override_source = "--threads"
 _applied: ThreadPlan | None = None
 
 
@@ -149,18 +151,21 @@ def _parse_threads(raw: str, where: str) -> int:
     return value
 
 
-def set_thread_override(threads: int | None) -> None:
+def set_thread_override(threads: int | None, *, source: str = "--threads") -> None:
     """Fix the thread budget for this process (``--threads N``); ``None`` removes it.
 
     Also sets the OpenMP/BLAS environment variables, so runtimes that start later (numpy,
-    torch, DataLoader workers, child processes) start with the same budget.
+    torch, DataLoader workers, child processes) start with the same budget. ``source`` is
+    where the number came from, as plans describe it (the command line fixes the default
+    budget too, which then still says ``cores``, not ``--threads``).
     """
-    global _override
+    global _override, _override_source
     if threads is not None:
         threads = _parse_threads(str(threads), "--threads")
         for name in _RUNTIME_ENVS:
             os.environ[name] = str(threads)
     _override = threads
+    _override_source = source
 
 
 def thread_override() -> int | None:
@@ -168,11 +173,16 @@ def thread_override() -> int | None:
     return _override
 
 
+def thread_override_source() -> str:
+    """Where the budget of :func:`set_thread_override` came from (``--threads``, ``cores``, ...)."""
+    return _override_source
+
+
 def _budget(threads: int | None) -> tuple[int, str]:
     if threads is not None:
         return _parse_threads(str(threads), "threads"), "argument"
     if _override is not None:
-        return _override, "--threads"
+        return _override, _override_source
     raw = os.environ.get(THREADS_ENV, "").strip()
     if raw:
         return _parse_threads(raw, f"${THREADS_ENV}"), f"${THREADS_ENV}"

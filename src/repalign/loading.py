@@ -56,8 +56,11 @@ def load_representation(
     """
     # The data layer is imported on first use, so that reading a file costs no dataset registry;
     # grimp/import-linter still see this import (loading sits above both io and data).
-    from .data.references import is_reference, load_reference
+    from .data.references import is_reference, load_reference, malformed_reference
 
+    malformed = malformed_reference(source)
+    if malformed is not None:
+        raise malformed
     if isinstance(source, str) and is_reference(source):
         given = [flag for flag, value in (("kind", kind), ("id_column", id_column), ("stimulus_dim", stimulus_dim),
                                            ("symmetrize", symmetrize)) if value]

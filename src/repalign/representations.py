@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError
-from ._validation import check_option, preview
+from ._validation import check_flag, check_option, preview
 from .similarity import SIMILARITY_FUNCTIONS, similarity_matrix
 
 __all__ = ["KINDS", "Representation", "match_stimuli"]
@@ -31,6 +31,9 @@ MIN_STIMULI = 3
 
 
 def _id_text(x: Any, source: str) -> str:
+    if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
+        # str() would make the ids "None" and "nan", which then match nothing (or each other)
+        raise InputError(f"{source}: a stimulus id is missing ({x!r}); every stimulus needs a text id.")
     if isinstance(x, (bytes, bytearray)):
         try:
             return bytes(x).decode("utf-8")
@@ -42,6 +45,8 @@ def _id_text(x: Any, source: str) -> str:
 def _as_ids(ids: Iterable[Any], source: str) -> tuple[str, ...]:
     if isinstance(ids, str):
         raise InputError(f"{source}: ids must be a sequence of stimulus ids, not a single string.")
+    if not isinstance(ids, Iterable) or isinstance(ids, (bytes, Mapping)):
+        raise InputError(f"{source}: ids must be a sequence of stimulus ids; got {type(ids).__name__}.")
     # Bytes ids (numpy 'S' arrays, common from h5py and MATLAB) are decoded, never rendered as "b'x'".
     out = tuple(_id_text(x, source) for x in ids)
     seen: dict[str, int] = {}
@@ -137,6 +142,7 @@ class Representation:
         meta: Mapping[str, Any] | None = None,
     ) -> None:
         check_option("kind", kind, KINDS)
+        symmetrize = check_flag("symmetrize", symmetrize)
         source = name or "representation"
         ids_t = _as_ids(ids, source)
         if len(ids_t) < MIN_STIMULI:
@@ -302,6 +308,9 @@ class Representation:
         InputError
             If an id is not present, listing the missing ids.
         """
+        if isinstance(ids, str):  # iterating it would select its characters
+            raise InputError(f"{self.name or 'representation'}: select takes a sequence of ids, not the single "
+                             f"string {ids!r} (write [{ids!r}]).")
         wanted = [str(x) for x in ids]
         index = self.index
         missing = [x for x in wanted if x not in index]
@@ -320,6 +329,18 @@ class Representation:
 
         with atomic_write(path, "wb", what=f"{self.name or 'representation'} .npz") as fh:
             np.savez(fh, ids=np.array(self._ids, dtype=str), **{self._kind: self._values})
+
+
+def _loose_id(x: str) -> str:
+    stem, dot, ext = x.strip().rpartition(".")
+    return (stem if dot and ext.isalnum() and len(ext) <= 5 else x.strip()).lower()
+
+
+def _near_matches(only_a: list[str], only_b: list[str]) -> tuple[int, tuple[str, str]] | None:
+    """How many unmatched ids of A match one of B without letter case and file extension, and a first pair."""
+    loose_b = {_loose_id(x): x for x in only_b}
+    pairs = [(x, loose_b[_loose_id(x)]) for x in only_a if _loose_id(x) in loose_b]
+    return (len(pairs), pairs[0]) if pairs else None
 
 
 def match_stimuli(
@@ -361,6 +382,11 @@ def match_stimuli(
             parts.append(f"{len(only_a)} only in {name_a}: {preview(only_a)}")
         if only_b:
             parts.append(f"{len(only_b)} only in {name_b}: {preview(only_b)}")
+        near = _near_matches(only_a, only_b)
+        if near:
+            n_near, (x, y) = near
+            parts.append(f"{n_near} of them match when compared without letter case and file extension "
+                         f"(e.g. {x!r} and {y!r}); rename the ids of one input to match the other")
         raise InputError("; ".join(parts) + ". Use how='intersect' (CLI: --intersect) to keep the shared ids.")
     common = [x for x in a.ids if x in in_b]
     if len(common) < MIN_STIMULI:

@@ -498,6 +498,8 @@ def partial_aggregates(frame: pd.DataFrame) -> pd.Series:
 
 
 _FAMILY_PREFIXES = ("tf_", "gluon_", "ig_", "ssl_", "swsl_", "legacy_", "hf_")
+#: Sources whose models are all one family (their names are only sizes: ``lite0`` ... ``lite4``).
+_ONE_FAMILY_SOURCES = {"efficientnet-lite": "efficientnet-lite"}
 
 
 def model_source(model_id: str) -> str:
@@ -521,11 +523,17 @@ def model_family(model_id: str) -> str:
     --------
     >>> model_family("timm:convnext_tiny.fb_in1k"), model_family("tf_efficientnet_b0_ns"), model_family("zoo:anti_2")
     ('convnext', 'efficientnet', 'anti')
+    >>> model_family("timm:mobilenetv3_small_050"), model_family("efficientnet-lite:lite0")
+    ('mobilenetv3', 'efficientnet-lite')
     """
-    name = str(model_id).partition(":")[2] or str(model_id)
+    source, _, rest = str(model_id).partition(":")
+    if source in _ONE_FAMILY_SOURCES and rest:
+        return _ONE_FAMILY_SOURCES[source]
+    name = rest or str(model_id)
     name = name.rpartition(":")[2].split(".")[0].lower()
     for prefix in _FAMILY_PREFIXES:
         if name.startswith(prefix):
             name = name[len(prefix) :]
-    match = re.match(r"[a-z]+", name)
+    # a version after a 'v' is part of the name: mobilenetv3, resnetv2 (not mobilenetv)
+    match = re.match(r"[a-z]+(?:(?<=v)\d+)?", name)
     return match.group(0) if match else name or "other"

@@ -39,7 +39,8 @@ def _unit_rows(features: np.ndarray, ids: Sequence[str] | None, what: str) -> np
         names = [ids[i] for i in zero] if ids is not None else zero.tolist()
         raise InputError(
             f"{len(zero)} stimuli have {what} feature vectors, so their {what.split()[0]} similarity "
-            f"is undefined: {preview(names)}. Use similarity='dot' or 'euclidean', or drop them."
+            f"is undefined: {preview(names)}. Use similarity='dot' or 'euclidean' (CLI: --similarity dot|euclidean), "
+            "or drop them."
         )
     return features / norms[:, None]
 

@@ -139,3 +139,26 @@ def test_explorer_menu_and_hover_name_the_columns(browser, built_report):
     assert "model_" in hover and "Pearson ρ:" in hover and "5-shot, linear probe (%):" in hover
     assert errors == []
     page.close()
+
+
+def test_similarity_panel_titles_clear_the_toolbar(browser, tmp_path):
+    """The plot toolbar (shown on hover, top right) must not cover the last panel's title: it hid
+    'timm:resnet18' in a three-model study's similarity figure."""
+    from repalign.report import build_report
+
+    from .test_run_folder import _study_folder
+
+    folder, _ = _study_folder(tmp_path)
+    out = build_report(folder, tmp_path / "report", k=2)
+    page, _, errors = _open(browser, out.html)
+    assert errors == []
+    plot = page.locator("#figure_similarity_peterson2018_animals .plot")
+    plot.hover()
+    bar = plot.locator(".modebar").bounding_box()
+    titles = [t.bounding_box() for t in plot.locator(".annotation-text").all()]
+    assert bar is not None and len(titles) == 4
+    for box in titles:
+        apart = (box["y"] >= bar["y"] + bar["height"] or box["y"] + box["height"] <= bar["y"]
+                 or box["x"] >= bar["x"] + bar["width"] or box["x"] + box["width"] <= bar["x"])
+        assert apart, (box, bar)
+    page.close()

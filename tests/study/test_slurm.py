@@ -161,3 +161,30 @@ def test_slurm_config_section():
         config_from_dict({"models": ["zoo"], "execution": {"slurm": {"gpu_per_task": 1}}})
     with pytest.raises(InputError, match=r"execution.slurm.mem_gb: must be a positive number"):
         config_from_dict({"models": ["zoo"], "execution": {"slurm": {"mem_gb": 0}}})
+
+
+@pytest.mark.slow
+def test_a_driver_restarted_at_once_waits_for_the_orphaned_local_tasks(tmp_path):
+    """Restarted while the killed driver's local tasks still run, the driver waits for them
+    instead of running their units a second time beside them."""
+    run_dir, traces = tmp_path / "run", tmp_path / "traces"
+    traces.mkdir()
+    store = RunStore(run_dir)
+    driver = subprocess.Popen(_driver(run_dir, traces), env=_env(), cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and driver.poll() is None:
+        done = set(store.done_units())
+        started = set(_traces(traces)) if traces.is_dir() else set()
+        if len(done) >= 2 and len(started - done) >= 1:  # a task of this driver is running now
+            break
+        time.sleep(0.05)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    in_flight = set(_traces(traces)) - set(store.done_units())
+    assert in_flight, "no task was in flight at the kill; the test needs one"
+    second = subprocess.run(_driver(run_dir, traces), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "still running: waiting for it" in second.stdout, second.stdout[-3000:]
+    assert _traces(traces) == {u: 1 for u in UNITS}, second.stdout[-3000:]  # no unit ran twice
+    assert set(store.status()["status"]) == {"done"}

@@ -111,22 +111,25 @@ def _global_options(quiet: bool, threads: int | None) -> Iterator[None]:
     from .. import _progress, _threads
 
     was_quiet, was_override = _progress.is_quiet(), _threads.thread_override()
+    was_source = _threads.thread_override_source()
     saved_env = {name: os.environ.get(name) for name in _threads._RUNTIME_ENVS}
     _progress.set_quiet(quiet)
+    source = "--threads"
     if threads is None:
         # Always fix the budget before numpy/torch start their pools: with no OMP/BLAS
         # variable set, the same thread count ran the few-shot grid 13x slower
         # (benchmarks/bench_threads.py). Validates $REPALIGN_THREADS (InputError if bad).
-        threads = _threads.thread_plan().budget
+        default = _threads.thread_plan()
+        threads, source = default.budget, default.source  # provenance says "cores", not "--threads"
     try:
         if threads is not None:
-            _threads.set_thread_override(threads)
+            _threads.set_thread_override(threads, source=source)
             _threads.apply_thread_plan()  # numpy/torch already loaded (in-process callers)
         yield
     finally:
         _progress.set_quiet(was_quiet)
         if threads is not None:
-            _threads.set_thread_override(was_override)
+            _threads.set_thread_override(was_override, source=was_source)
             for name, value in saved_env.items():
                 if value is None:
                     os.environ.pop(name, None)

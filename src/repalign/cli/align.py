@@ -85,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     metric_names = [m.strip() for m in str(args.metric).split(",") if m.strip()]
     if any(m in TRIPLET_METRICS.values() for m in metric_names):
         return _run_triplets(args, metric_names)
+    triplet_only = [flag for flag, value in (("--items", args.items), ("--index-base", args.index_base),
+                                             ("--choice-base", args.choice_base)) if value is not None]
+    if triplet_only:  # read only for triplet files: ignoring them would hide that A was not read as one
+        raise InputError(f"{', '.join(triplet_only)}: only for triplet files, read with --metric odd-one-out or "
+                         f"anchor-triplet; --metric {args.metric} compares two representations, so A is not read "
+                         "as triplets.")
     from ..data.references import resolve_representation
 
     common = {"data_root": args.data_root, "symmetrize": args.symmetrize, "id_column": args.id_column}

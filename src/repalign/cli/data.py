@@ -250,6 +250,10 @@ def run_ceiling(args: argparse.Namespace) -> int:
     elif args.halves:
         from ..io import load_representation
 
+        first, second = (Path(h) for h in args.halves)
+        if first.exists() and second.exists() and first.resolve() == second.resolve():
+            raise InputError(f"--halves {args.halves[0]} {args.halves[1]}: the same file twice; give the matrices of "
+                             "two different halves of the participants.")
         halves = tuple(load_representation(h) for h in args.halves)
         result = noise_ceiling(*halves, metrics=args.metric, ties=args.ties)
     else:

@@ -30,6 +30,9 @@ _PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
 _HEAD_FLAGS = ("epochs", "min_steps", "lr", "optimizer", "weight_decay", "hidden", "batch_size", "dropout", "standardize")
 
 
+#: The most seeds one run takes.
+MAX_SEEDS = 100_000
+
 def register(subparsers: Any) -> None:
     from ._choices import OPTIMIZERS, STANDARDIZATIONS
 
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     # everything that can be checked without data is checked before any file is read or fit runs
     if args.seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {args.seeds}.")
+    if args.seeds > MAX_SEEDS:  # each seed is one fit per head and shot count (and its splits are held in memory)
+        raise InputError(f"--seeds {args.seeds}: at most {MAX_SEEDS:,} (the paper uses 5).")
     try:
         check_confidence(args.confidence)
     except InputError:
@@ -187,8 +192,10 @@ def _report_failures(result: Any) -> int:
         print(f"warning: fit failed: head {row.head}, {row.shots} shots, seed {row.seed}: {row.error}", file=sys.stderr)
     empty = [f"{r['head']}/{r['shots']}" for r in result.records() if r["mean"] is None]
     if empty:
-        print(f"error: every seed failed for {', '.join(empty)}; no result for them (training diverged: try a "
-              "smaller --lr)", file=sys.stderr)
+        # the warnings above give each fit's reason; "--lr" is a remedy only for the neural heads
+        neural = any(not e.startswith("linear/") for e in empty)
+        hint = "training diverged: try a smaller --lr" if neural else "the reasons are above"
+        print(f"error: every seed failed for {', '.join(empty)}; no result for them ({hint})", file=sys.stderr)
         return 1
     print(f"warning: {len(failures)} of {len(result.table)} fits failed; their means use the other seeds",
           file=sys.stderr)

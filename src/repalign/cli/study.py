@@ -143,12 +143,26 @@ def _size(n_bytes: float) -> str:
 PLAN_ROWS = 8
 
 
+def _weights_state(w: dict[str, Any]) -> str:
+    """``present``, ``missing``, or what a model loads instead of weights (``random-init``, ``synthetic``)."""
+    where = str(w.get("where") or "")
+    if w.get("present") and where.startswith("random initialisation"):
+        return "random-init"
+    if w.get("present") and where.startswith("synthetic"):
+        return "synthetic"
+    return "present" if w.get("present") else "missing"
+
+
 def _weights_line(weights: dict[str, dict[str, Any]]) -> str:
     absent = [w for w in weights.values() if not w.get("present")]
     recorded = [w["download_bytes"] for w in absent if w.get("download_bytes")]
     approx = [w["download_bytes_from_parameters"] for w in absent
               if not w.get("download_bytes") and w.get("download_bytes_from_parameters")]
-    parts = [f"{len(weights) - len(absent)} present in the local cache, {len(absent)} missing"]
+    states = [_weights_state(w) for w in weights.values()]
+    # a random init or a zoo model loads no weights: "present in the cache" would claim a file
+    nothing = [f"{states.count(k)} {k} ({why})" for k, why in (("random-init", "no weights to load"),
+                                                               ("synthetic", "zoo models, no weights")) if k in states]
+    parts = [", ".join([f"{states.count('present')} present in the local cache", *nothing, f"{len(absent)} missing"])]
     if recorded:
         parts.append(f"{_size(sum(recorded))} to download for {len(recorded)} (recorded sizes)")
     if approx:
@@ -166,7 +180,7 @@ def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]
     rows = []
     for uid, w in info["weights"].items():
         if w.get("present"):
-            state, size = "present", ""
+            state, size = _weights_state(w), ""
         else:
             state = "missing"
             size = (_size(w["download_bytes"]) if w.get("download_bytes") else
@@ -177,20 +191,22 @@ def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]
 
 
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
+    from ..study._words import count_noun
     from ..study.runner import format_eta  # one duration format for plans and run lines
 
     est = plan.estimate()
     print(f"study {plan.config.name!r} -> {plan.config.output}")
-    print(f"  units:      {est['units']} models ({est['zoo_models']} synthetic, {est['image_models']} image models)")
+    print(f"  units:      {count_noun(est['units'], 'model')} ({est['zoo_models']} synthetic, "
+          f"{count_noun(est['image_models'], 'image model')})")
     if plan.unresolved:
         print(f"  unresolved: {len(plan.unresolved)}: {'; '.join(plan.unresolved[:5])}")
     for h in plan.human:
-        print(f"  human:      {h['name']}: {len(h['parts'])} part(s)" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
+        print(f"  human:      {h['name']}: {count_noun(len(h['parts']), 'part')}" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
     for t in plan.transfer:
         print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
               + (f", {t['n_images']} images" if "n_images" in t else " (not on this machine)"))
     if plan.robustness.get("tables"):
-        print(f"  robustness: {plan.robustness['tables']} ({len(plan.robustness.get('unmatched', []))} models without a row)")
+        print(f"  robustness: {plan.robustness['tables']} ({count_noun(len(plan.robustness.get('unmatched', [])), 'model')} without a row)")
     print(f"  weights:    {_weights_line(info['weights'])}")
     per_model = est["images_to_embed_per_model"] + timing.get("priced_images_per_model", 0)
     priced = (f", of which {timing['priced_images_per_model']:,} at a missing transfer set's published size"
@@ -199,7 +215,7 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
           f"{est['fewshot_fits']:,} few-shot fits")
     basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
     workers = plan.config.execution.workers if plan.config.execution.executor == "local" else 1
-    print(f"  time:       about {format_eta(timing['seconds'])} for {timing['remaining_units']} unit(s) on one worker"
+    print(f"  time:       about {format_eta(timing['seconds'])} for {count_noun(timing['remaining_units'], 'unit')} on one worker"
           + (f", {format_eta(timing['seconds'] / workers)} on {workers}" if workers > 1 else "")
           + f" (estimate; {basis})")
     if len(timing["per_model"]) > 1:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError
+from .._errors import DataNotFoundError, InputError
 from ..representations import Representation
 from .folders import MatrixPart
 from .names import StimulusNames
@@ -34,6 +34,7 @@ __all__ = [
     "matrix_part",
     "parse_reference",
     "is_reference",
+    "malformed_reference",
     "load_reference",
     "load_reference_triplets",
     "stimulus_images",
@@ -82,6 +83,62 @@ def is_reference(text: str | os.PathLike[str]) -> bool:
         return False
     m = _PATTERN.match(text.strip())
     return m is not None and m["name"] in dataset_names()
+
+
+_LOOSE = re.compile(r"^(?P<name>[^:/\\]*):(?P<part>.*)$", re.DOTALL)
+
+
+def malformed_reference(text: object) -> InputError | DataNotFoundError | None:
+    """The error for a string that is meant as a dataset reference but is not a valid one, else None.
+
+    ``peterson2018:`` (no part), ``:animals`` (no name), ``Peterson2018:animals`` (a
+    dataset name in other letter case or misspelt), ``peterson2018: animals`` (spaces) and
+    ``peterson2018:animals:x`` would otherwise be read as file names and reported as "no
+    such file". An existing file, a valid reference and a string unlike a reference give
+    ``None``.
+
+    Examples
+    --------
+    >>> str(malformed_reference("peterson2018:"))[:60]
+    "'peterson2018:': a dataset reference names a part after the "
+    >>> malformed_reference("peterson2018:animals") is None
+    True
+    """
+    import difflib
+
+    from .registry import dataset_names
+
+    if not isinstance(text, str) or os.path.exists(text) or is_reference(text):
+        return None
+    m = _LOOSE.match(text)
+    if m is None:
+        return None
+    name, part = m["name"].strip(), m["part"].strip()
+    names = dataset_names()
+    lowered = {n.lower(): n for n in names}
+    known = name if name in names else lowered.get(name.lower())
+    if known is None and name:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+        known = close[0] if close else None
+    if known is None:
+        if name == "" and part and _PATTERN.match(f"x:{part}"):
+            return InputError(f"{text!r}: a dataset reference names its dataset before the ':' "
+                              f"(NAME:PART, e.g. {names[0]}:{part}); known datasets: {', '.join(names)}.")
+        if _PATTERN.match(text):  # NAME:PART in form, but neither a file nor a known dataset
+            return DataNotFoundError(f"{text}: no such file, and {name!r} is not a known dataset "
+                                     f"({', '.join(names)}; see `repalign data list`).")
+        return None
+    suggestion = f"{known}:{part}" if part and _PATTERN.match(f"{known}:{part}") else None
+    if name != known:
+        what = f"unknown dataset {name!r}" + ("; dataset names are case-sensitive" if name.lower() == known.lower() else "")
+    elif not part:
+        what = "a dataset reference names a part after the ':' (NAME:PART)"
+    elif m["part"] != part or m["name"] != name:
+        what = "spaces around the ':' are not part of a dataset reference"
+    else:
+        what = "a part name holds only letters, digits, '_', '.' and '-'"
+    hint = f"did you mean {suggestion!r}?" if suggestion else f"its parts are listed by `repalign data info {known}`."
+    return InputError(f"{text!r}: {what}; {hint}")
 
 
 def _opened(ref: DatasetReference, data_root: str | os.PathLike[str] | None) -> tuple[Any, Any]:
@@ -193,6 +250,9 @@ def resolve_representation(
     """A file path or a dataset reference, as a representation (what ``repalign align`` accepts)."""
     from ..io import load_representation
 
+    malformed = malformed_reference(spec)
+    if malformed is not None:
+        raise malformed
     if is_reference(spec):  # type: ignore[arg-type]
         if kind is not None:
             raise InputError(
@@ -221,6 +281,9 @@ def resolve_triplets(
     from .things import CONCEPTS_FILE
     from .triplets import load_triplets
 
+    malformed = malformed_reference(spec)
+    if malformed is not None:
+        raise malformed
     if is_reference(spec):  # type: ignore[arg-type]
         return load_reference_triplets(str(spec), data_root=data_root)
     p = Path(spec)

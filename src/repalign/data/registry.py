@@ -196,6 +196,9 @@ def dataset_root(name: str, root: str | os.PathLike[str] | None = None) -> tuple
     """
     if root is not None:
         r = Path(root).expanduser()
+        if r.exists() and not r.is_dir():
+            raise InputError(f"{r}: is a file, not a folder; --data-root (data_root=) names the folder that holds "
+                             f"the datasets (or the {name} folder itself).")
         if not r.is_dir():
             raise DataNotFoundError(f"{r}: the folder given for dataset {name!r} does not exist.")
         return _given_root(name, r), "given"

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataNotFoundError, InputError
-from .._validation import check_option, parse_list, preview
+from .._validation import check_option, make_rng, parse_list, preview
 from ..metrics import METRICS, compare
 from .._progress import progress as show_progress
 from ..representations import Representation, match_stimuli
@@ -114,7 +114,15 @@ def _check_pair(a: Representation, b: Representation) -> tuple[Representation, R
             raise InputError(f"the {label} must be a Representation, got {type(rep).__name__}.")
         if rep.kind == "features":
             raise InputError(f"the {label} ({rep.name}) holds features; split halves are similarity matrices.")
-    return match_stimuli(a, b)
+    try:
+        a, b = match_stimuli(a, b)
+    except InputError as exc:  # match_stimuli's remedy (--intersect) does not exist here: halves rate the same stimuli
+        detail = str(exc).split(" Use how=")[0]
+        raise InputError(f"split halves must hold the same stimuli: {detail}") from exc
+    if np.array_equal(a.values, b.values):
+        log.warning("the two halves (%s, %s) hold identical values, so every ceiling is 1; were two different "
+                    "halves of the participants given?", a.name, b.name)
+    return a, b
 
 
 def split_half_reliability(half_a: Representation, half_b: Representation) -> SplitHalfReliability:
@@ -534,7 +542,7 @@ def ratings_noise_ceiling(
             f"halves a rating of them: {preview(_pair_names(r, few))}."
         )
     full = Representation(r.ids, full_m, kind=kind, name=f"{name} (all participants)")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     lows = {m: [] for m in metric_list}
     ups = {m: [] for m in metric_list}
     redraws = 0

@@ -71,8 +71,10 @@ def detect_matrix_kind(matrix: np.ndarray, *, source: str = "matrix") -> tuple[s
     'similarity'
     """
     m = real_array(matrix, source, what="matrix values")
-    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2:
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise InputError(f"{source}: the kind is read from a square matrix; got shape {m.shape}.")
+    if m.shape[0] < 2:  # a 1 x 1 "matrix" has no off-diagonal value to read a kind from (nor anything to align)
+        raise InputError(f"{source}: {m.shape[0]} stimulus; alignment needs at least 3.")
     check_finite(m, source, rows=[str(i) for i in range(m.shape[0])], columns=[str(i) for i in range(m.shape[0])], matrix=True)
     diag = np.diag(m)
     off = m[~np.eye(m.shape[0], dtype=bool)]

@@ -91,6 +91,7 @@ def read_labels(path: str | os.PathLike[str], ids: list[str]) -> np.ndarray:
     else:
         raise InputError(f"{source}: unsupported labels file type {suffix!r}; use .csv, .tsv, .txt, .parquet or .npz.")
     table.columns = [str(c).strip() for c in table.columns]
+    table = table.astype(object).where(table.notna(), "")  # a missing cell stays empty (never the text 'None')
     lower = {c.lower(): c for c in table.columns}
     label_col = next((lower[c] for c in LABEL_COLUMNS if c in lower), None)
     id_col = next((lower[c] for c in ID_COLUMNS if c in lower), None)
@@ -133,4 +134,18 @@ def load_labelled_features(path: str | os.PathLike[str], *, labels: str | os.Pat
     else:
         raise InputError(f"{path}: no labels (no 'labels' array or label column); pass a labels file "
                          "(CLI: --labels FILE).")
+    _check_no_empty_labels(lab, ids, str(labels if labels is not None else path))
     return LabelledFeatures(ids=ids, features=np.asarray(rep.values, dtype=np.float64), labels=lab, source=str(path))
+
+
+def _check_no_empty_labels(labels: np.ndarray, ids: list[str], source: str) -> None:
+    """An empty cell is a missing label, not a class named '' (or 'nan') of its own."""
+    def missing(x: object) -> bool:
+        if x is None or isinstance(x, float):
+            return x is None or bool(np.isnan(x))
+        return isinstance(x, (str, bytes)) and not (x.decode("utf-8", "replace") if isinstance(x, bytes) else x).strip()
+
+    empty = [ids[i] for i, x in enumerate(labels.tolist()) if missing(x)]
+    if empty:
+        raise InputError(f"{source}: {len(empty)} examples have an empty label (a missing value, not a class): "
+                         f"{preview(empty)}.")

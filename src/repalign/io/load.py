@@ -154,7 +154,11 @@ def load_representation(
         optional_import("pyarrow", extra="io", purpose="Reading Parquet files")
         if kind not in (None, "features"):
             raise InputError(f"{source}: Parquet files are read as feature tables, not {kind} matrices.")
-        return feature_table(pd.read_parquet(p), source, id_column, name)
+        try:
+            table = pd.read_parquet(p)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError: truncated or not Parquet
+            raise InputError(f"{source}: not a valid Parquet file (truncated or corrupt: {exc}).") from exc
+        return feature_table(table, source, id_column, name)
     if suffix in TABLE_SUFFIXES:
         return _load_table(p, kind, id_column, symmetrize, name)
     raise InputError(f"{source}: unsupported file type {suffix!r}. Supported: {', '.join(SUFFIXES)}, a folder.")

@@ -180,7 +180,7 @@ def select_mat_matrix(
             raise InputError(
                 f"{source}: variable {preferred!r} is not a square numeric matrix ({_describe(value)})."
             )
-        return preferred, np.asarray(value, dtype=np.float64)
+        return preferred, _real_matrix(value, preferred, source)
     if strict and preferred is not None:
         raise InputError(f"{source}: no variable {preferred!r}; the file holds: {listing}.")
     candidates = [k for k, v in variables.items() if _is_square_numeric(v)]
@@ -196,7 +196,16 @@ def select_mat_matrix(
     name = candidates[0]
     if preferred is not None:
         log.info("%s: variable %r not found; using %r, the only square matrix in the file", source, preferred, name)
-    return name, np.asarray(variables[name], dtype=np.float64)
+    return name, _real_matrix(variables[name], name, source)
+
+
+def _real_matrix(value: Any, name: str, source: str) -> np.ndarray:
+    if np.iscomplexobj(value):  # float64 casting would drop the imaginary parts with only a numpy warning
+        raise InputError(
+            f"{source}: variable {name!r} holds complex numbers; repalign compares real-valued matrices. "
+            "Save its real part or magnitude (real(M) or abs(M) in MATLAB) explicitly."
+        )
+    return np.asarray(value, dtype=np.float64)
 
 
 def _text(value: Any) -> str:
@@ -232,6 +241,13 @@ def _ids_from_mat(variables: Mapping[str, Any], n: int, source: str) -> tuple[li
             f"{source}: several variables could hold the {n} stimulus ids ({', '.join(found)}); "
             "give the ids explicitly (Python: ids=...; or an id list file next to it, "
             f"{ids_file_for(source).name})."
+        )
+    others = {k: len(s) for k, v in variables.items() if (s := _cell_strings(v)) is not None and len(s) > 1}
+    if others and not ids_file_for(source).is_file():  # an id list of the wrong length is not "no ids"
+        listing = ", ".join(f"{k!r} has {m}" for k, m in others.items())
+        raise InputError(
+            f"{source}: the matrix has {n} rows, but no cell array of strings has {n} entries ({listing}); "
+            f"give the {n} ids explicitly (Python: ids=...; or an id list file next to it, {ids_file_for(source).name})."
         )
     return None
 

@@ -29,7 +29,9 @@ TABLE_SUFFIXES: dict[str, str | None] = {".csv": ",", ".tsv": "\t", ".txt": None
 
 def parse_numeric(grid: pd.DataFrame, row_ids: list[str], col_ids: list[str], source: str) -> np.ndarray:
     numeric = grid.apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna().to_numpy() & ~grid.isin(["nan", "NaN", "inf", "-inf"]).to_numpy()
+    # NaN cells (a Parquet float NaN stays missing through astype(str)) are NaN, reported as such by the
+    # finiteness check, not as "not numbers"
+    bad = numeric.isna().to_numpy() & ~grid.isin(["nan", "NaN", "inf", "-inf"]).to_numpy() & ~grid.isna().to_numpy()
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise InputError(
@@ -256,11 +258,22 @@ def text_feature_table(table: TextTable, id_column: str | None, name: str) -> Re
     ids = table.column(positions[idcol])
     feature_cols = [c for c in columns if c not in (idcol, label_col)]
     if not feature_cols:
-        raise InputError(f"{source}: no feature columns besides the id column {idcol!r}.")
+        raise InputError(f"{source}: no feature columns besides the id column {idcol!r}.{_separator_hint(columns)}")
     values = table.numbers([positions[c] for c in feature_cols], ids, feature_cols)
     labels = table.column(positions[label_col]) if label_col is not None else None
     meta: dict[str, Any] = {"source": source, "format": "feature-table", "id_column": idcol}
     return _features(ids, values, feature_cols, meta, labels, name)
+
+
+def _separator_hint(columns: list[str]) -> str:
+    """Why a header is one cell: the file is separated by another character than its suffix says."""
+    if len(columns) != 1:
+        return ""
+    for sep, name in ((";", "semicolon"), ("\t", "tab"), ("|", "'|'")):
+        if sep in columns[0]:
+            fix = "name it .tsv" if sep == "\t" else "save it comma-separated (.csv) or tab-separated (.tsv)"
+            return f" The header row is one cell: the file looks {name}-separated, which its suffix does not say; {fix}."
+    return ""
 
 
 def feature_table(df: pd.DataFrame, source: str, id_column: str | None, name: str) -> Representation:
@@ -269,11 +282,16 @@ def feature_table(df: pd.DataFrame, source: str, id_column: str | None, name: st
     df.columns = [str(c).strip() for c in df.columns]
     first_is_text = bool(len(df.columns)) and bool(pd.to_numeric(df[df.columns[0]], errors="coerce").isna().any())
     idcol, label_col = _table_columns(list(df.columns), first_is_text, id_column, source)
+    if df[idcol].isna().any():  # else the id would become the text "None" or "nan"
+        row = int(np.flatnonzero(df[idcol].isna().to_numpy())[0])
+        raise InputError(f"{source}: {int(df[idcol].isna().sum())} rows have no stimulus id in column {idcol!r}; "
+                         f"first at row {row}.")
     ids = [x.strip() for x in decode_ids(df[idcol].to_numpy(), source)]
     feature_cols = [c for c in df.columns if c not in (idcol, label_col)]
     if not feature_cols:
         raise InputError(f"{source}: no feature columns besides the id column {idcol!r}.")
-    values = parse_numeric(df[feature_cols].astype(str), ids, feature_cols, source)
-    labels = df[label_col].astype(str) if label_col is not None else None
+    grid = df[feature_cols].apply(lambda col: col.astype(np.int8) if col.dtype == bool else col)  # as in .npz and CSV
+    values = parse_numeric(grid.astype(str), ids, feature_cols, source)
+    labels = df[label_col].where(df[label_col].notna(), "").astype(str) if label_col is not None else None
     meta: dict[str, Any] = {"source": source, "format": "feature-table", "id_column": idcol}
     return _features(ids, values, feature_cols, meta, labels, name)

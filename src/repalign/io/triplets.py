@@ -265,7 +265,9 @@ def _read_table(p: Path, source: str) -> tuple[pd.DataFrame, bool]:
         raise InputError(f"{source}: the triplet file is empty (or starts with an empty line).")
     sep = _separator(p, first)
     fields = [f.strip() for f in (first.split(sep) if sep != r"\s+" else first.split())]
-    has_header = not all(_is_number(f) for f in fields)
+    # A header names the columns; a THINGS row starts with four numbers, and its participant column (and
+    # any after it) may be text ("p17"), so only the first four cells decide.
+    has_header = not all(_is_number(f) for f in fields[:4])
     try:
         table = pd.read_csv(
             p, sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False, engine="c",

@@ -64,6 +64,12 @@ def bootstrap_intervals(
     draws = {m: np.empty(n_resamples) for m in metrics}
     pairs = np.triu_indices(n, k=1)
     min_distinct = 4 if "cka-debiased" in metrics else 3
+    if n <= min_distinct:  # every resample kept would be the sample itself: a zero-width "interval"
+        raise InputError(
+            f"bootstrap: {n} stimuli; a resample needs {min_distinct} distinct stimuli, so every resample kept would "
+            f"be the {n} stimuli themselves and the interval would have zero width. Bootstrap intervals need at "
+            f"least {min_distinct + 1} stimuli; use --bootstrap 0 (bootstrap=0)."
+        )
     done = redrawn = 0
     last_error: InputError | None = None
     bar = progress(total=n_resamples, desc="bootstrap", unit="resample")

@@ -24,7 +24,12 @@ def scaled_similarity(rep: Representation, method: str) -> np.ndarray:
     1e300) then stay clear of underflow and overflow in every product.
     """
     if rep.kind == "features":
-        return similarity_up_to_scale(rep.values, method, ids=rep.ids)
+        try:
+            return similarity_up_to_scale(rep.values, method, ids=rep.ids)
+        except InputError as exc:  # name the input: "3 stimuli have all-zero feature vectors" alone does not
+            if rep.name and not str(exc).startswith(rep.name):
+                raise InputError(f"{rep.name}: {exc}") from exc
+            raise
     sim = rep.similarity(method)
     sim /= power_of_two_scale(sim)
     return sim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._rsatoolbox import is_rdms
-from .._validation import check_option, parse_list
+from .._validation import check_option, make_rng, parse_list
 from ..representations import Representation, match_stimuli
 from ..similarity import SIMILARITY_FUNCTIONS
 from ._bootstrap import bootstrap_intervals
@@ -20,7 +21,12 @@ from ._registry import ALL_METRICS, DEFAULT_METRICS
 from .alignment import Alignment
 from .triplets import TIE_POLICIES
 
-__all__ = ["compare", "compare_many", "as_representation"]
+__all__ = ["compare", "compare_many", "as_representation", "MAX_BOOTSTRAP"]
+
+log = logging.getLogger(__name__)
+
+#: The most bootstrap resamples one call draws (their scores are held in memory).
+MAX_BOOTSTRAP = 10_000_000
 
 
 def as_representation(obj: Any, label: str) -> Representation:
@@ -52,7 +58,19 @@ def _check_bootstrap(bootstrap: Any, confidence: Any) -> tuple[int, float]:
         raise InputError(f"bootstrap must be a whole number >= 0 (resamples); got {bootstrap!r}.")
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
         raise InputError(f"confidence must be a number in (0, 1), e.g. 0.95; got {confidence!r}.")
-    return int(bootstrap), float(confidence)
+    n_boot = int(bootstrap)
+    if n_boot == 1:  # one resample is one number, not an interval (and need not contain the estimate)
+        raise InputError("bootstrap=1 (CLI: --bootstrap 1): a percentile interval needs at least 2 resamples; "
+                         "use 1000 or more, or 0 for no interval.")
+    if n_boot > MAX_BOOTSTRAP:
+        raise InputError(f"bootstrap={n_boot} (CLI: --bootstrap): at most {MAX_BOOTSTRAP:,} resamples "
+                         "(1000 to 10000 give stable 95% intervals).")
+    tail = n_boot * (1 - float(confidence)) / 2
+    if n_boot and tail < 1:  # fewer resamples than the tails need: the ends are the extreme resamples
+        log.warning("bootstrap: %d resamples leave %.2g per tail of the %g%% interval, so its ends are the "
+                    "smallest and largest resample, not percentiles; use at least %d (--bootstrap).",
+                    n_boot, tail, 100 * float(confidence), int(np.ceil(2 / (1 - float(confidence)))))
+    return n_boot, float(confidence)
 
 
 def compare(
@@ -119,6 +137,7 @@ def compare(
     metrics = parse_list("metric", metrics, ALL_METRICS)
     _check_common(similarity, ties, backend)
     n_boot, confidence = _check_bootstrap(bootstrap, confidence)
+    rng = make_rng(seed) if n_boot else None
     a, b = as_representation(a, "a"), as_representation(b, "b")
     a, b = match_stimuli(a, b, how=how)
     pair = Pair(a, b, similarity, backend, ties)
@@ -128,8 +147,7 @@ def compare(
         details["triplet_counts"] = pair.triplet_counts.to_dict()
     intervals: dict[str, tuple[float, float]] = {}
     if n_boot:
-        intervals = bootstrap_intervals(pair, metrics, n_resamples=n_boot, confidence=confidence,
-                                        rng=np.random.default_rng(seed))
+        intervals = bootstrap_intervals(pair, metrics, n_resamples=n_boot, confidence=confidence, rng=rng)
     return Alignment(a.n_stimuli, scores, similarity, ties, intervals, n_boot, confidence, details)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats
 
 from .._errors import InputError
-from .._validation import check_option
+from .._validation import check_option, make_rng
 from ._concordance import row_concordance
 
 __all__ = [
@@ -239,7 +239,7 @@ def sampled_triplet_agreement_from_similarity(
         raise InputError(f"confidence must be in (0, 1); got {confidence}.")
     if int(n_triplets) < 1:
         raise InputError(f"n_triplets must be a positive integer; got {n_triplets}.")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     sa = np.asarray(sim_a, dtype=np.float64)
     sb = np.asarray(sim_b, dtype=np.float64)
     total = 0.0

@@ -360,9 +360,13 @@ def _prepare_model(model: Any, transform: Any, opts: ModelOptions) -> tuple[Load
 def _synthetic_features(loaded: LoadedModel, stimuli: Any) -> ExtractedFeatures:
     """A zoo model's fixed features: all of its stimuli, or the ids asked for, in that order."""
     rep = loaded.representation
-    meta = {"model_id": loaded.config.model_id, "model": loaded.config.to_dict(), "layer": "output", "pool": "none"}
+    meta = {"model_id": loaded.config.model_id, "model": loaded.config.to_dict(), "layer": "output", "pool": "none",
+            "precision": "float64"}  # fixed synthetic features, no forward pass (the CLI prints the precision)
     if stimuli is None or (isinstance(stimuli, str) and stimuli == "zoo"):
         return ExtractedFeatures(rep.ids, rep.values, meta)
+    if isinstance(stimuli, (str, os.PathLike)):  # iterating a folder or reference would give its characters
+        raise InputError(f"{loaded.config.model_id}: a zoo model has fixed synthetic stimuli; give 'zoo' (all of "
+                         f"them) or a list of its stimulus ids, not {str(stimuli)!r}.")
     wanted = [str(s) for s in stimuli]
     index = {s: i for i, s in enumerate(rep.ids)}
     missing = [s for s in wanted if s not in index]

@@ -305,6 +305,7 @@ def build_report(
         out_dir = Path(out) if out is not None else default_output_folder(run.source)
         output = _write(rep, ctx, out_dir, title, settings)
         bar.update()
+    log.info("report written to %s", output.html)  # after the progress display's last line
     return output
 
 
@@ -341,5 +342,4 @@ def _write(rep: Report, ctx: ReportContext, out_dir: Path, title: str | None, se
     atomic_write_text(output.html, render_html(context, interactive=interactive), durable=False)
     atomic_write_text(output.markdown, render_markdown(context, table_markdown), durable=False)
     atomic_write_text(out_dir / "report.json", json.dumps(output.as_dict(), indent=2, default=str), durable=False)
-    log.info("report written to %s", output.html)
     return output

@@ -301,13 +301,15 @@ def _read_provenance(run: RunData, folder: Path) -> None:
 def default_columns(frame: pd.DataFrame) -> dict[str, Any]:
     """The alignment, outcome and covariate columns a report uses by default."""
     cols = classify_columns(frame)
-    alignments = [c for c in cols.alignment if _has_numbers(frame[c])]
-    fewshot = [c for task in cols.fewshot for c in cols.fewshot_columns(task) if _has_numbers(frame[c])]
-    robust = [c for c in cols.robustness if _has_numbers(frame[c])]
+    # numbers for three models, or for every model of a smaller run (its compact report shows them)
+    least = max(min(3, len(frame)), 1)
+    alignments = [c for c in cols.alignment if _has_numbers(frame[c], least)]
+    fewshot = [c for task in cols.fewshot for c in cols.fewshot_columns(task) if _has_numbers(frame[c], least)]
+    robust = [c for c in cols.robustness if _has_numbers(frame[c], least)]
     covariate = "imagenet_top1" if "imagenet_top1" in frame.columns and _has_numbers(frame["imagenet_top1"]) else None
     return {"alignments": alignments, "fewshot": fewshot, "robustness": robust, "covariate": covariate}
 
 
-def _has_numbers(series: pd.Series) -> bool:
+def _has_numbers(series: pd.Series, least: int = 3) -> bool:
     values = pd.to_numeric(series, errors="coerce")
-    return bool(np.isfinite(values.to_numpy(dtype=float)).sum() >= 3)
+    return bool(np.isfinite(values.to_numpy(dtype=float)).sum() >= least)

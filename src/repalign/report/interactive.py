@@ -176,7 +176,8 @@ def forest_plot(tables: Mapping[str, pd.DataFrame], outcomes: Sequence[str], ali
         layout["xaxis" + x[1:]].update(title={"text": "correlation r (95% CI)"}, zeroline=True, zerolinecolor="#999")
         layout["yaxis" + y[1:]].update(autorange="reversed", showticklabels=j == 0, type="category")
         notes.append(_panel_title(x, y, title, layout))
-    return data, _layout(annotations=notes, **layout)
+    # two-line panel titles sit above the panels: room for them below the toolbar (top right)
+    return data, _layout(annotations=notes, margin={"l": 24, "r": 18, "t": 86, "b": 24}, **layout)
 
 
 def _points(frame: pd.DataFrame, x: str, y: str, colors: pd.Series, palette: Mapping[str, str], axes: tuple[str, str], show: bool) -> list:
@@ -235,6 +236,10 @@ def _percent(column: str, label: str | None = None) -> str:
     return (label or pretty_column(column)) + ("" if column in ("param_count", "img_size") else " (%)")
 
 
+#: Runs with at most this many models get their points named on the explorer (more would pile up).
+EXPLORER_LABELS_UP_TO = 12
+
+
 def explorer_plot(
     frame: pd.DataFrame, xs: Sequence[str], ys: Sequence[str], *, colors: pd.Series, palette: Mapping[str, str],
     names: Mapping[str, str] | None = None,
@@ -254,9 +259,16 @@ def explorer_plot(
         return [sub.loc[sub["_c"] == c, col].astype(float).tolist() for c in cats]
 
     # every trace holds all models of its category; a choice swaps the x or y arrays
+    labelled = len(frame) <= EXPLORER_LABELS_UP_TO
+    x_all = pd.to_numeric(frame[xs[0]], errors="coerce")
+    x_mid = float(x_all.min() + 0.6 * (x_all.max() - x_all.min())) if x_all.notna().any() else 0.0
     for t, c in zip(traces, cats):
         block = sub[sub["_c"] == c]
         t["x"], t["y"], t["text"] = block[xs[0]].astype(float).tolist(), block[ys[0]].astype(float).tolist(), block["model"].astype(str).tolist()
+        if labelled:  # a small run: each point's name on the page, as in the static figure (the id without its source)
+            t.update(mode="markers+text", customdata=[m.partition(":")[2] or m for m in t["text"]], texttemplate="%{customdata}",
+                     # right of a point on the left of the first view, left of it on the right: off the axes and legend
+                     textposition=["top right" if v <= x_mid else "top left" for v in t["x"]], cliponaxis=False, textfont={"size": 10.5, "color": t["marker"]["color"]})
         # the axis titles follow the menus, so the tooltip names the columns shown
         t["hovertemplate"] = "<b>%{text}</b><br>%{xaxis.title.text}: %{x:.3f}<br>%{yaxis.title.text}: %{y:.2f}<extra>" + c + "</extra>"
     menus = [
@@ -336,7 +348,8 @@ def similarity_plot(panels: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> 
         layout["xaxis" + x[1:]].update(showticklabels=False, title={"text": ""}, constrain="domain")
         layout["yaxis" + y[1:]].update(showticklabels=False, autorange="reversed", scaleanchor=x, constrain="domain")
         notes.append(_panel_title(x, y, title, layout))
-    return data, _layout(annotations=notes, **layout)
+    # two-line panel titles sit above the panels: room for them below the toolbar (top right)
+    return data, _layout(annotations=notes, margin={"l": 24, "r": 18, "t": 86, "b": 24}, **layout)
 
 
 def layers_plot(layers: pd.DataFrame) -> tuple[list, dict]:

@@ -112,6 +112,30 @@ def _number(value: Any, digits: int) -> Cell:
     return Cell(format_number(float(v), digits), repr(float(v)))
 
 
+def _fewshot_intervals(ctx: ReportContext) -> dict[tuple[str, str], str]:
+    """``(model, fewshot column) -> "95% CI lo–hi over n seeds"``: the Student-t interval of
+    the mean over seeds, from the run's long few-shot table (empty without one)."""
+    from ..results import fewshot_column
+    from ..transfer.summary import t_interval
+
+    long = ctx.run.fewshot
+    if long is None or long.empty or not {"model", "head", "shots", "accuracy"} <= set(long.columns):
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    level = f"{100 * ctx.confidence:g}%"
+    for task, info in (ctx.run.fewshot_tasks or {None: None}).items():
+        sub = long
+        if info is not None and info.name is not None and "dataset" in long.columns:
+            sub = long[long["dataset"].astype(str) == str(info.name)]
+        for (model, head, shots), acc in sub.groupby(["model", "head", "shots"])["accuracy"]:
+            values = pd.to_numeric(acc, errors="coerce").dropna().to_numpy()
+            interval = t_interval(values, ctx.confidence, bounds=(0.0, 100.0))
+            if interval is not None:
+                out[(str(model), fewshot_column(str(head), int(shots), task))] = (
+                    f"{level} CI {format_number(interval[0], 2)}–{format_number(interval[1], 2)} over {len(values)} seeds")
+    return out
+
+
 def model_table(ctx: ReportContext) -> ModelTable:
     """Alignment per metric (with CIs when the table has them) and domain, few-shot per head
     and n, robustness, ImageNet top-1, source and family: one row per model."""
@@ -136,6 +160,7 @@ def model_table(ctx: ReportContext) -> ModelTable:
             spec += [(c, "fewshot", 2, "plain") for _, c in pairs]
     spec += [(c, "robustness", 2, "plain") for c in cols.robustness]
     spec += [(c, "imagenet", 2, "plain") for c in ("imagenet_top1", "imagenet_top5") if c in frame.columns]
+    intervals = _fewshot_intervals(ctx)
     first = ctx.run.fewshot_tasks[None].name if None in ctx.run.fewshot_tasks else None
     first = (first or "first") if len(cols.fewshot) > 1 else None
     for name, group, _, kind in spec:
@@ -153,7 +178,7 @@ def model_table(ctx: ReportContext) -> ModelTable:
         mark = ""
         if bool(partial.iloc[i]):
             mark = f"mean over {len(domains)} of {int(rec['n_domains_available'])} domains: {', '.join(domains)}"
-        for name, _, digits, kind in spec:
+        for name, group, digits, kind in spec:
             if kind == "interval":
                 lo, hi = cols.intervals[name]
                 cell = Cell(f"[{format_number(rec[lo], 3)}, {format_number(rec[hi], 3)}]", repr(float(rec[lo])) if pd.notna(rec[lo]) else "")
@@ -164,6 +189,8 @@ def model_table(ctx: ReportContext) -> ModelTable:
                 cell = _number(rec.get(name), digits)
                 if kind == "alignment" and mark:
                     cell.mark = mark
+                if group == "fewshot" and cell.text != "–":
+                    cell.title = intervals.get((model, name), "")
             cells.append(cell)
         rows.append(ModelRow(cells, " ".join(c.text.lower() for c in cells[:3])))
     present = list(dict.fromkeys(c.group for c in columns[1:]))
@@ -172,6 +199,9 @@ def model_table(ctx: ReportContext) -> ModelTable:
     groups = [{"key": g, "label": names[g], "shown": not (g == "domains" and many_domains)} for g in present if g != "id"]
     notes = ["Click a heading to sort (missing values last); type in the box to filter by id, source or family; "
              "the boxes above show or hide groups of columns. Few-shot columns are head and n (examples per class)."]
+    if intervals:
+        notes.append(f"Few-shot cells are means over seeds: hover a few-shot cell for its {100 * ctx.confidence:g}% CI over "
+                     "seeds (Student t).")
     if partial.any():
         notes.append(f"† {int(partial.sum())} model(s) have alignment aggregates over fewer human domains than the dataset "
                      "has (hover a † for which); they are not comparable with full-dataset numbers such as the paper's.")
@@ -289,7 +319,8 @@ def similarity_section(rep: Report, ctx: ReportContext, wanted: Sequence[str] | 
         key = "figure_similarity_" + slug(dataset)
         png = to_png(static.similarity_panels([(title, m) for title, m, _ in panels]))
         rep.add(sec, "plot", Plot(key, "", f"Similarity matrices on {dataset}.",
-                                  f"Left: the human matrix; then {', '.join(mine)}.", *live.similarity_plot(panels),
+                                  f"Left: the human matrix; then {', '.join(mine)}. Brighter is more similar: yellow the most similar pairs "
+                                  "of a panel, dark blue the least.", *live.similarity_plot(panels),
                                   alt=f"Heat maps of human and model similarity on {dataset}", height=350, png=png))
 
 

@@ -47,14 +47,30 @@ def _versions(versions: dict[str, Any]) -> str:
     return " · ".join(f"{k} {versions[k]}" for k in keys)
 
 
+def _machine_value(key: str, value: Any) -> str:
+    if isinstance(value, (list, tuple)):  # the GPUs: names, or none ("[]" is no way to say it)
+        return ", ".join(str(v) for v in value) or "none"
+    text = str(value)
+    # a thread plan describes itself as "threads: ..."; under the key "threads" once is enough
+    return text[len(key) + 2:] if text.startswith(f"{key}: ") else text
+
+
 def _machine(machine: Any) -> str:
     if isinstance(machine, dict):
-        return " · ".join(f"{k}: {v}" for k, v in machine.items())
+        return " · ".join(f"{k}: {_machine_value(str(k), v)}" for k, v in machine.items())
     return str(machine)
 
 
 def _this_machine() -> dict[str, str]:
     return package_versions(_LIBRARIES)
+
+
+def _weights(config: dict[str, Any]) -> str:
+    """The weights a unit loaded; a random init with its seed (the seed is what reproduces it)."""
+    weights = str(config.get("weights") or "–")
+    if weights == "random-init" and config.get("seed") is not None:
+        return f"random-init (seed {config['seed']})"
+    return weights
 
 
 def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -71,7 +87,7 @@ def _unit_rows(units: dict[str, dict[str, Any]]) -> pd.DataFrame:
         rows.append({
             "model": rec.get("model", uid),
             # a zoo model is synthetic: its "weights" are the zoo settings (their digest is the hash)
-            "weights": "synthetic (zoo settings)" if config.get("source") == "zoo" else str(config.get("weights") or "–"),
+            "weights": "synthetic (zoo settings)" if config.get("source") == "zoo" else _weights(config),
             "weights_sha256": str(config.get("weights_sha256") or "–"),
             "weights_file": str(config.get("weights_file") or "–"),
             "stimuli": "; ".join(stimuli) or "–",
@@ -97,7 +113,7 @@ def provenance_section(rep: Report, ctx: ReportContext) -> None:
         if manifest.get("argv"):
             argv = manifest["argv"]
             prov.items.append(("command line", shlex.join(str(a) for a in argv) if isinstance(argv, list) else str(argv)))
-        for key, label in (("created", "run created"), ("updated", "run last updated")):
+        for key, label in (("created", "run created"), ("updated", "run last started")):
             if key in manifest:
                 prov.items.append((label, _when(manifest[key])))
         if manifest.get("versions"):

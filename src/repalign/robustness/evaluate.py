@@ -88,6 +88,13 @@ def class_indices(dataset: str) -> np.ndarray | None:
     return np.array(sorted(position[w] for w in subset), dtype=np.int64)
 
 
+def _check_folder(root: Path) -> None:
+    if root.is_file():
+        raise InputError(f"{root}: is a file; expected a folder with one sub-folder per class, named by WordNet id.")
+    if not root.is_dir():
+        raise DataNotFoundError(f"{root}: no such folder (expected one sub-folder per class, named by WordNet id).")
+
+
 def scan_class_folder(folder: str | os.PathLike[str], dataset: str) -> tuple[list[Path], np.ndarray, list[str]]:
     """Image files, their ImageNet-1k labels, and the class folders found, of a dataset folder.
 
@@ -96,8 +103,7 @@ def scan_class_folder(folder: str | os.PathLike[str], dataset: str) -> tuple[lis
     """
     dataset = check_option("dataset", dataset, list(EVAL_DATASETS))
     root = Path(folder)
-    if not root.is_dir():
-        raise DataNotFoundError(f"{root}: no such folder (expected one sub-folder per class, named by WordNet id).")
+    _check_folder(root)
     all_ids = imagenet_wnids()
     position = {w: i for i, w in enumerate(all_ids)}
     allowed = set(EVAL_DATASETS[dataset] or all_ids)
@@ -281,13 +287,18 @@ def evaluate_folder(
     dataset = check_option("dataset", dataset, list(EVAL_DATASETS))
     if int(batch_size) < 1:
         raise InputError(f"batch_size must be at least 1, got {batch_size}.")
+    if isinstance(num_workers, bool) or int(num_workers) < 0:
+        raise InputError(f"num_workers must be a whole number >= 0 (CLI: --workers), got {num_workers}.")
     torch = optional_import("torch", extra="torch", purpose="Evaluating a classifier")
+    from ..models.runtime import make_loader, torch_device
+
+    # That the folder exists and the device is valid is checked before the model is built (minutes for a
+    # large download); its contents after, so that a wrong model argument is reported first.
+    _check_folder(Path(folder))
+    dev = torch_device(device, allow_mps=False)
     net, own_transform = load_classifier(model, pretrained=pretrained)
     files, labels, found = scan_class_folder(folder, dataset)
     subset = class_indices(dataset)
-    from ..models.runtime import make_loader, torch_device
-
-    dev = torch_device(device, allow_mps=False)
     net = net.to(dev).eval()
     tf = transform or own_transform or _default_transform(net)
     loader = make_loader(_Images(files, labels, tf), batch_size=int(batch_size), device=dev, num_workers=int(num_workers))

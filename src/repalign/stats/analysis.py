@@ -188,6 +188,11 @@ def analyze(
     check_columns(frame, align, role="alignment column")
     check_columns(frame, outs, role="outcome column")
     check_columns(frame, covs, role="covariate")
+    for c in covs:  # a constant covariate duplicates the intercept: every fit with it would be "collinear"
+        values = pd.to_numeric(frame[c], errors="coerce").dropna().to_numpy(dtype=float)
+        if values.size and np.all(values == values[0]):
+            raise InputError(f"covariate {c!r} is constant ({values[0]:g} in every row), so it explains nothing "
+                             "and cannot be partialled out; drop it from --covariate.")
     records = []
     for a in align:
         for o in outs:

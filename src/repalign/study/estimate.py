@@ -27,15 +27,18 @@ The figure is an estimate and says which basis it used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import platform
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from ._words import count_noun
 
 import numpy as np
 
@@ -119,7 +122,12 @@ def _grid_key(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], seed
 
 
 def _time_grid(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], seeds: int, dim: int) -> dict[str, float]:
-    """Seconds of the few-shot grid per head, all seeds in one program, on synthetic ``dim``-d features."""
+    """Seconds of the few-shot grid per head, all seeds in one program, on synthetic ``dim``-d features.
+
+    Shows its progress (the paper's grid takes minutes on a small CPU): one display over the
+    heads, and each head's few-shot fits below it.
+    """
+    from .._progress import progress
     from ..transfer import run_fewshot
 
     rng = np.random.default_rng(0)
@@ -127,15 +135,28 @@ def _time_grid(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], see
     labels = np.repeat(np.arange(classes), per_class)
     feats = (rng.normal(size=(classes * per_class, dim)) + 2 * rng.normal(size=(classes, dim))[labels]).astype(np.float32)
     out = {}
-    for head in heads:
+    for head in progress(list(heads), desc="calibrating the few-shot grid", unit="head"):
         t0 = time.perf_counter()
-        run_fewshot(feats, labels, shots=list(shots), heads=[head], seeds=seeds, progress=False)
+        run_fewshot(feats, labels, shots=list(shots), heads=[head], seeds=seeds)
         out[head] = time.perf_counter() - t0
     return out
 
 
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    from .. import _progress
+
+    was = _progress.is_quiet()
+    _progress.set_quiet(True)
+    try:
+        yield
+    finally:
+        _progress.set_quiet(was)
+
+
 def _calibrate_grid(classes: int, shots: tuple[int, ...], heads: tuple[str, ...], seeds: int) -> dict[str, Any]:
-    _time_grid(2, (1,), heads, 1, 8)  # warm-up: the first fit of a process pays for kernel set-up
+    with _quiet_progress():  # warm-up: the first fit of a process pays for kernel set-up
+        _time_grid(2, (1,), heads, 1, 8)
     return {"seconds": _time_grid(classes, shots, heads, seeds, CALIBRATION_DIM), "dim": CALIBRATION_DIM}
 
 
@@ -297,7 +318,7 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
         kind = "zoo" if is_synthetic(uid) else "image"
         if costs[kind]:
             per_model[uid] = statistics.median(costs[kind])
-            basis[kind] = f"median of {len(costs[kind])} finished {kind} unit(s) of this run"
+            basis[kind] = f"median of {count_noun(len(costs[kind]), 'finished ' + kind + ' unit')} of this run"
             continue
         if kind == "zoo":  # a zoo unit is cheap and needs nothing missing: run one and time it
             if "zoo" not in basis:
@@ -319,7 +340,8 @@ def estimate_time(plan: Any, *, calibration: dict[str, Any] | None = None) -> di
                        f"few-shot grid timed on synthetic {CALIBRATION_DIM}-d features)")
     total = float(sum(per_model.values()))
     if unknown_size:
-        notes.append(f"{unknown_size} model(s) have no parameter count in the robustness tables: priced as a ResNet-18")
+        notes.append(f"{count_noun(unknown_size, 'model has', 'models have')} no parameter count in the robustness tables: "
+                     "priced as a ResNet-18")
     return {"seconds": total, "per_model": per_model, "basis": basis, "remaining_units": len(todo),
             "priced_images_per_model": extra_images,
             "finished_units": len(done), "notes": notes}

@@ -121,7 +121,7 @@ def _worker_threads(budget: int) -> None:
     """Pool initializer: fix the worker's thread budget before any unit imports numpy or torch."""
     from .._threads import set_thread_override
 
-    set_thread_override(budget)
+    set_thread_override(budget, source="share of the pool")
     log.debug("pool worker: %d thread(s)", budget)
 
 

@@ -253,14 +253,22 @@ def make_plan(config: StudyConfig) -> StudyPlan:
     transfer = _transfer_specs(config, missing)
     robustness: dict[str, Any] = {"tables": str(config.robustness.tables) if config.robustness.tables else None}
     if config.robustness.tables is not None:
-        from .units import _timm_table, is_synthetic, robustness_name
+        from ._words import count_noun
+        from .units import _timm_table, is_synthetic, random_init, robustness_name
 
-        timm = _timm_table(str(config.robustness.tables))  # read (and its warnings logged) once per process
+        try:
+            timm = _timm_table(str(config.robustness.tables))  # read (and its warnings logged) once per process
+        except DataNotFoundError as exc:  # say which setting holds the path, and how it is read
+            raise DataNotFoundError(f"{config.source}: robustness.tables: {exc} Relative paths in a config are relative to "
+                                    "the directory you run repalign from.") from exc
         names = set(timm["model"])
-        unmatched = [u for u in units if not is_synthetic(u) and robustness_name(u, names) is None]
+        unrandom = [u for u in units if not is_synthetic(u) and random_init(u, model_options)]
+        unmatched = [u for u in units if not is_synthetic(u) and (u in unrandom or robustness_name(u, names) is None)]
         robustness.update(n_rows=int(len(timm)), unmatched=unmatched)
         if unmatched:
-            notes.append(f"{len(unmatched)} models have no row in the robustness tables (their columns stay empty)")
+            why = (f"; {len(unrandom)} of them random-init, whose weights are not the published ones" if unrandom else "")
+            notes.append(f"{count_noun(len(unmatched), 'model has', 'models have')} no row in the robustness tables{why} "
+                         "(their columns stay empty)")
     return StudyPlan(config, units, model_options, human, transfer, robustness, unresolved, notes, missing)
 
 
@@ -281,7 +289,40 @@ def collect_study(run_dir: str | Path) -> dict[str, Path]:
         written[name] = store.root / f"{name}.parquet"
     if (store.root / "ceilings.parquet").is_file():
         written["ceilings"] = store.root / "ceilings.parquet"
+    if _write_similarity(store):
+        written["similarity"] = store.root / "similarity"
     return written
+
+
+def _write_similarity(store: RunStore) -> int:
+    """``RUN_DIR/similarity/<unit key>__<dataset>.npz`` (the report's similarity files) from
+    every finished unit's ``similarity`` table, one unit at a time; files of units that are
+    no longer done are removed. Returns the number of files."""
+    import re
+
+    import numpy as np
+
+    folder = store.root / "similarity"
+    done = store.done_units()
+    names: set[str] = set()
+    for uid, unit_dir in sorted(done.items()):
+        path = unit_dir / "similarity.parquet"
+        if not path.is_file():
+            continue
+        table = pd.read_parquet(path)
+        for dataset, rows in table.groupby("dataset", sort=False):
+            name = f"{unit_dir.name}__{re.sub(r'[^A-Za-z0-9._-]+', '_', str(dataset))}.npz"
+            folder.mkdir(exist_ok=True)
+            with atomic_path(folder / name, what="similarity file") as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, model=np.array(uid), dataset=np.array(str(dataset)), ids=rows["id"].to_numpy(dtype=str),
+                         human=np.stack(rows["human"].to_numpy()), similarity=np.stack(rows["similarity"].to_numpy()))
+            names.add(name)
+    if folder.is_dir():
+        keys = {d.name for d in done.values()}
+        for stale in folder.glob("*__*.npz"):
+            if stale.name not in names and stale.name.split("__")[0] not in keys:
+                stale.unlink()
+    return len(names)
 
 
 def run_study(

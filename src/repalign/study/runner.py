@@ -62,7 +62,8 @@ def _log_handler(run_dir: Path) -> logging.Handler:
 
 
 class _Eta:
-    """Remaining time from the mean duration of the units finished in this invocation."""
+    """Remaining time from the mean duration of the units finished in this invocation, the
+    units left running in waves of ``parallel`` (workers, or SLURM's array parallelism)."""
 
     def __init__(self, total: int, parallel: int):
         self.total, self.parallel, self.seconds = total, max(1, parallel), []
@@ -74,7 +75,8 @@ class _Eta:
         left = self.total - done
         if not self.seconds or left <= 0:
             return "" if left > 0 else "; all units handled"
-        eta = sum(self.seconds) / len(self.seconds) * left / self.parallel
+        waves = -(-left // self.parallel)  # at most `parallel` units at once: 2 left on 32 tasks still take one unit
+        eta = sum(self.seconds) / len(self.seconds) * waves
         return f"; ETA {format_eta(eta)} for {left} more (mean {sum(self.seconds) / len(self.seconds):.1f} s a unit)"
 
 

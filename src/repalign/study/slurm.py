@@ -114,10 +114,51 @@ def _reattach(folder: Path, entry: dict[str, Any]) -> Any | None:
         return None
     if cluster == "local":
         job = submitit.LocalJob(folder, entry["job_id"])
-        # a local task whose driver died runs on as an orphan; without its output we cannot
-        # wait on it (no process handle), so it counts as gone
-        return job if job.paths.result_pickle.exists() else None
+        if job.paths.result_pickle.exists():
+            return job
+        # a local task whose driver died runs on as an orphan (its job id is its pid): wait
+        # for it rather than run its units a second time beside it
+        return _OrphanLocalJob(job) if _local_task_alive(entry["job_id"]) else None
     return None
+
+
+def _local_task_alive(job_id: str) -> bool:
+    """Whether the process of a local-cluster task still runs (and is that task: the pid of a
+    finished one may have been reused; a zombie is not running)."""
+    import os
+
+    try:
+        pid = int(job_id)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # pragma: no cover - another user's process took the pid
+        return False
+    proc = Path("/proc") / str(pid)
+    if not proc.is_dir():  # no procfs (macOS): the signal check is all there is
+        return True
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and b"submitit" in cmdline
+
+
+class _OrphanLocalJob:
+    """A local task of an earlier driver that still runs: done when its output is written or
+    its process is gone (then :func:`run_slurm` submits its units again)."""
+
+    def __init__(self, job: Any):
+        self._job = job
+        self.job_id = job.job_id
+        self.paths = job.paths
+
+    def done(self) -> bool:
+        return self.paths.result_pickle.exists() or not _local_task_alive(str(self.job_id))
+
+    def result(self) -> Any:
+        return self._job.result()
 
 
 def _outcomes(job: Any, units: Sequence[str]) -> list[tuple[str, Any]]:
@@ -166,9 +207,16 @@ def run_slurm(
         mine = [u for u in entry["units"] if u in pending]
         job = _reattach(folder, entry) if entry.get("cluster") == cluster else None
         if job is not None and mine:
-            log.info("job %s (%s) from an earlier driver: collecting it instead of resubmitting", job.job_id, ", ".join(mine))
+            if isinstance(job, _OrphanLocalJob):
+                log.info("job %s (%s) from an earlier driver is still running: waiting for it instead of resubmitting",
+                         job.job_id, ", ".join(mine))
+            else:
+                log.info("job %s (%s) from an earlier driver: collecting it instead of resubmitting", job.job_id, ", ".join(mine))
             running[job] = mine
             pending -= set(mine)
+        elif mine:
+            log.info("job %s (%s) from an earlier driver ended without an output: submitting again",
+                     entry["job_id"], ", ".join(mine))
     todo = [u for u in units if u in pending]
     chunks = [todo[i:i + units_per_task] for i in range(0, len(todo), units_per_task)]
     ex = _executor(folder, cluster, settings)
@@ -192,6 +240,12 @@ def run_slurm(
             chunks = chunks[free:]
         finished = [job for job in running if job.done()]
         for job in finished:
-            yield from _outcomes(job, running.pop(job))
+            mine = running.pop(job)
+            if isinstance(job, _OrphanLocalJob) and not job.paths.result_pickle.exists():
+                log.info("job %s (%s) from an earlier driver ended without an output: submitting again",
+                         job.job_id, ", ".join(mine))
+                chunks.append(mine)
+                continue
+            yield from _outcomes(job, mine)
         if not finished:
             time.sleep(poll)

@@ -13,7 +13,11 @@ few-shot grid and joins the robustness tables, returning three tables built thro
                prefixed ``<task>_``), robustness columns, and for zoo models their
                ``family`` and ``level``;
 ``alignment``  long: ``model, dataset, metric, value``;
-``fewshot``    long: ``model, dataset, head, shots, seed, accuracy``.
+``fewshot``    long: ``model, dataset, head, shots, seed, accuracy``;
+``similarity`` the human and the model similarity matrices of every human domain with
+               images, one row per stimulus (``model, dataset, id, human, similarity``: the
+               last two its matrix rows as float32 lists, human order); the driver writes
+               them to ``RUN_DIR/similarity/*.npz`` for the report.
 
 The synthetic zoo's teacher (human dataset ``zoo``) and classes (transfer task ``zoo``)
 apply to the zoo's models only, the image datasets to image models only; what does not
@@ -38,7 +42,7 @@ from .._errors import InputError
 from .context import HumanTarget, TransferSpec, UnitContext
 from .store import UnitResult
 
-__all__ = ["run_model_unit", "is_synthetic", "robustness_name"]
+__all__ = ["run_model_unit", "is_synthetic", "robustness_name", "random_init"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,13 @@ def robustness_name(model_id: str, table_names: set[str]) -> str | None:
     return None
 
 
+def random_init(model_id: str, model_options: Any) -> bool:
+    """True when the study runs ``model_id`` from a random initialisation (``pretrained: false``):
+    the published robustness tables describe the pretrained weights, not these."""
+    options = (model_options or {}).get(model_id)
+    return getattr(options, "weights_kind", "pretrained") == "random-init"
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Tiny problems (the zoo's) run fastest on one thread and cannot be slowed by a busy core."""
@@ -120,6 +131,7 @@ class _Unit:
         options = ctx.model_options.get(model_id) or ModelOptions()
         self.options = options.replace(zoo=dict(ctx.zoo)) if self.synthetic else options
         self.record: dict[str, Any] = {"model": model_id, "not_applicable": [], "seconds_by_step": {}}
+        self.similarity: list[pd.DataFrame] = []  # per human domain: the matrices the report shows
 
     def step(self, name: str, started: float) -> None:
         seconds = round(time.perf_counter() - started, 3)
@@ -158,10 +170,12 @@ class _Unit:
             part = target.scan.parts[domain]
             feats = self.features(part.stimulus_images())
             hashes[domain] = feats.metadata.get("stimuli", {}).get("fingerprint", "")
-            res = compare(part.representation, feats.to_representation(), metrics=ctx.metrics,
-                          similarity=ctx.similarity, ties=ctx.ties)
+            rep = feats.to_representation()
+            res = compare(part.representation, rep, metrics=ctx.metrics, similarity=ctx.similarity, ties=ctx.ties)
             rows += [{"model": self.model_id, "dataset": f"{target.name}:{domain}", "metric": m, "value": float(v)}
                      for m, v in res.scores.items()]
+            self.similarity.append(_similarity_rows(self.model_id, f"{target.name}:{domain}", part.representation, rep,
+                                                    ctx.similarity))
         self.record.setdefault("human", {})[target.reference] = {
             "domains": [d for d in target.parts if d in target.with_images],
             "not_entered": {d: "no images in this copy" for d in target.parts if d not in target.with_images},
@@ -191,6 +205,18 @@ class _Unit:
         result = run_fewshot(values, labels, shots=task.shots, heads=task.heads, seeds=task.seeds, ids=ids,
                              model=self.model_id, dataset=task.name, device=self.ctx.fewshot_device)
         return result.table
+
+
+def _similarity_rows(model_id: str, dataset: str, human: Any, model: Any, method: str) -> pd.DataFrame:
+    """The human and model similarity matrices on the stimuli both have (human order), one
+    row per stimulus; float32 is plenty for a figure and halves the unit's size."""
+    import numpy as np
+
+    index = model.index
+    ids = [i for i in human.ids if i in index]
+    h = human.select(ids).similarity().astype(np.float32)
+    m = model.select(ids).similarity(method).astype(np.float32)
+    return pd.DataFrame({"model": model_id, "dataset": dataset, "id": ids, "human": list(h), "similarity": list(m)})
 
 
 def _applies(synthetic: bool, is_zoo: bool) -> bool:
@@ -239,11 +265,19 @@ def run_model_unit(model_id: str, context: UnitContext) -> UnitResult:
             wide["family"], wide["level"] = params.loc[name, "family"], params.loc[name, "level"]
     _join_robustness(wide, model_id, context, unit.record)
     fewshot = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(FEWSHOT_LONG_COLUMNS))
-    return UnitResult(model_id, {"results": wide, "alignment": alignment, "fewshot": fewshot}, unit.record)
+    tables = {"results": wide, "alignment": alignment, "fewshot": fewshot}
+    if unit.similarity:
+        tables["similarity"] = pd.concat(unit.similarity, ignore_index=True)
+    return UnitResult(model_id, tables, unit.record)
 
 
 def _join_robustness(wide: pd.DataFrame, model_id: str, context: UnitContext, record: dict[str, Any]) -> None:
     if not context.robustness_tables:
+        return
+    if random_init(model_id, context.model_options):
+        # the table's row is the pretrained model's; a random init of the architecture is another model
+        record["robustness_name"] = None
+        record["robustness_note"] = "random-init weights (pretrained: false): the published tables describe the pretrained weights"
         return
     timm = _timm_table(str(context.robustness_tables))
     name = robustness_name(model_id, set(timm["model"]))

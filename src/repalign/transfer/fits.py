@@ -61,24 +61,47 @@ def linear_fits(X: np.ndarray, codes: np.ndarray, K: int, shot_list: list[int], 
                 Xtr = prep.apply(Xtr)
                 init = None  # a different preprocessing per shot count: no exact warm start
             t0 = time.perf_counter()
+            stalled = np.zeros(len(sp), dtype=bool)
             if probe == "sklearn":
                 coef, intercept, converged, objective = _sklearn_fits(Xtr, ytr, K, C)
             else:
                 fit = fit_logistic_batch(Xtr, ytr, n_classes=K, C=C, tol=tol, init=init, device=dev)
                 coef, intercept, converged, objective = fit.coef, fit.intercept, fit.converged, fit.objective
+                stalled = _stalled(fit.coef, fit.intercept, init, fit.converged)
                 init = (fit.coef, fit.intercept)
             del Xtr
             seconds = (time.perf_counter() - t0) / len(sp)
             preds, finite = _predict_linear(X, [s.test for s in sp], prep, coef, intercept)
             for j, s in enumerate(sp):
-                ok = bool(finite[j]) and bool(np.isfinite(objective[j])) and bool(np.all(np.isfinite(coef[j])))
+                finite_fit = bool(finite[j]) and bool(np.isfinite(objective[j])) and bool(np.all(np.isfinite(coef[j])))
+                ok = finite_fit and not stalled[j]
+                error = "" if ok else ("non-finite objective, coefficients or logits" if not finite_fit
+                                       else _STALLED.format(C=C, peak=float(np.max(np.abs(X)))))
                 record("linear", n_shots, s.seed, _accuracy(preds[j], codes[s.test]) if ok else float("nan"), s,
                        seconds, converged=bool(converged[j]), final_loss=float(objective[j]),
-                       status="ok" if ok else "failed",
-                       error="" if ok else "non-finite objective, coefficients or logits")
+                       status="ok" if ok else "failed", error=error)
                 if advance is not None:
                     advance(1)
             log.debug("linear (%s), %d shots, seeds %s: %.2fs per seed", probe, n_shots, group, seconds)
+
+
+#: Why a probe that never left its starting point is a failure: its "accuracy" is that of the starting
+#: model (zero coefficients: one class for every example, exact chance), not of a fitted probe.
+_STALLED = ("the probe made no progress from its starting point (its line search failed at once, so the 'fit' "
+            "would be its starting model, e.g. one class for every example); C={C:g} is extreme for features of "
+            "magnitude up to {peak:.3g}: rescale them (--probe-standardize standardize), change --C, or use "
+            "--probe sklearn")
+
+
+def _stalled(coef: np.ndarray, intercept: np.ndarray, init: tuple[np.ndarray, np.ndarray] | None,
+             converged: np.ndarray) -> np.ndarray:
+    """Per problem: not converged and the parameters are still the starting ones."""
+    if init is None:
+        same = ~np.any(coef.reshape(coef.shape[0], -1), axis=1) & ~np.any(intercept.reshape(intercept.shape[0], -1), axis=1)
+    else:
+        same = np.array([np.array_equal(c, c0) and np.array_equal(b, b0)
+                         for c, b, c0, b0 in zip(coef, intercept, init[0], init[1])])
+    return ~np.asarray(converged, dtype=bool) & same
 
 
 def _sklearn_fits(Xtr: np.ndarray, ytr: np.ndarray, K: int, C: float) -> tuple[np.ndarray, ...]:

@@ -149,21 +149,31 @@ class Standardizer:
         self.how = check_option("standardize", how, STANDARDIZATIONS)
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
+        # Every preprocessing but "none" is scale-free: divide by a power of two first (exact), so that
+        # features of 1e-20 are not all "constant" and squares of 1e200 do not overflow.
+        peak = float(np.max(np.abs(train))) if how in ("standardize", "center") and train.size else 0.0
+        self.scale = float(np.ldexp(1.0, np.frexp(peak)[1])) if peak > 0 and np.isfinite(peak) else 1.0
+        train = train / self.scale if self.scale != 1.0 else train
         if how == "standardize":
             mean = train.mean(axis=-2, keepdims=True)
             std = train.std(axis=-2, keepdims=True)
             self.mean = mean
-            self.std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+            # constant columns (std below 1e-12 of the largest feature) are centred only, in the input's units
+            self.std = np.where(std > 1e-12 * np.maximum(1.0, np.abs(mean)), std, 1.0 / self.scale)
         elif how == "center":
             self.mean = train.mean(axis=-2, keepdims=True)
             rms = np.sqrt(np.mean(np.sum(np.square(train - self.mean), axis=-1), axis=-1))[..., None, None]
-            self.std = np.where(rms > 0, rms, 1.0)
+            self.std = np.where(rms > 0, rms, 1.0 / self.scale)
 
     def apply(self, a: np.ndarray, *, index: int | None = None) -> np.ndarray:
         """Transform ``a`` (..., n, d); with ``index``, ``a`` is (n, d) rows of that seed only."""
         if self.how == "none":
             return a
-        if self.how == "l2":
+        if self.scale != 1.0:
+            a = a / self.scale
+        if self.how == "l2":  # per row a power of two first, so that the norm neither overflows nor underflows
+            peak = np.max(np.abs(a), axis=-1, keepdims=True)
+            a = a / np.where(peak > 0, np.ldexp(1.0, np.frexp(peak)[1]), 1.0)
             norm = np.linalg.norm(a, axis=-1, keepdims=True)
             return a / np.where(norm > 0, norm, 1.0)
         assert self.mean is not None and self.std is not None  # set in __init__ for "standardize"

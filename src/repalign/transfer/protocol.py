@@ -77,6 +77,22 @@ def _check_features(features: Any, n_labels: int) -> np.ndarray:
     return X
 
 
+#: Largest feature magnitude the linear probe takes without preprocessing: its Gram products run partly
+#: in float32 (max 3.4e38), which values from about 1e19 overflow (measured: 1e15 fits, 1e19 fails).
+MAX_PROBE_MAGNITUDE = 1e16
+
+
+def _check_probe_scale(Xs: list[np.ndarray], names: list[str]) -> None:
+    for X, name in zip(Xs, names):
+        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        if peak > MAX_PROBE_MAGNITUDE:
+            raise InputError(
+                f"features{' ' + name if name else ''}: values up to {peak:.3g}; the linear probe on unscaled features takes magnitudes "
+                f"up to {MAX_PROBE_MAGNITUDE:.0e} (larger ones overflow its products). Rescale them, or pass "
+                "probe_standardize='standardize' (CLI: --probe-standardize standardize), which is scale-free."
+            )
+
+
 def _head_configs(heads: list[str], head_config: HeadConfig | Mapping[str, HeadConfig] | None) -> dict[str, HeadConfig]:
     out: dict[str, HeadConfig] = {}
     for head in heads:
@@ -235,6 +251,8 @@ def run_fewshot_many(
         raise InputError(f"labels: need at least two classes, got {len(classes)}.")
     names = [str(k) for k in features]
     Xs = [_check_features(features[k], codes.shape[0]) for k in features]
+    if "linear" in head_list and probe_standardize == "none":
+        _check_probe_scale(Xs, names)
     splits = make_splits(codes, shots=shots, seeds=seeds, ids=ids, classes=classes)
     dev = resolve_device(device)
     configs = _head_configs(head_list, head_config)
