@@ -251,3 +251,11 @@ def test_a_terminal_that_reports_zero_columns_still_gets_a_bar(monkeypatch: pyte
     with progress(total=5, desc="images", stream=out, delay=0) as bar:
         bar.update(5)
     assert "images" in out.getvalue() and "5/5" in out.getvalue()
+
+
+def test_counted_agrees_in_number():
+    from repalign._text import counted
+
+    assert [counted(n, "unit") for n in (0, 1, 2)] == ["0 units", "1 unit", "2 units"]
+    assert counted(1, "family", "families") == "1 family"
+    assert counted(3, "family", "families") == "3 families"

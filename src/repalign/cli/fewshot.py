@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from .._text import counted
 from ._common import add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(s['seeds'])} seeds; accuracy in percent")
     rows = []
     for r in result.records():
-        ci = (f"n/a ({len(r['accuracies'])} seed{'s' if len(r['accuracies']) != 1 else ''})" if r["interval"] is None
+        ci = (f"n/a ({counted(len(r['accuracies']), 'seed')})" if r["interval"] is None
               else f"[{r['interval'][0]:.2f}, {r['interval'][1]:.2f}]")
         mean = "failed" if r["mean"] is None else f"{r['mean']:.2f}"
         per_seed = " ".join(f"{a:.2f}" for a in r["accuracies"])

@@ -21,6 +21,7 @@ from .._environment import machine_info, package_versions
 from .._errors import InputError
 from .._progress import display_mode
 from .._progress import progress as progress_display
+from .._text import counted
 from .executors import run_in_child, run_units
 from .store import RunStore, UnitResult
 
@@ -188,8 +189,8 @@ def execute_plan(
         suspects = [u for u in todo if u in interrupted]
         rest = [u for u in todo if u not in interrupted]
         log.info(
-            "study %s: %d units planned, %d already done, %d to run%s", store.root, len(units), len(run.skipped),
-            len(todo), f" ({len(suspects)} ended their process last time: rerun each in a child process)" if suspects else "",
+            "study %s: %s planned, %d already done, %d to run%s", store.root, counted(len(units), "unit"),
+            len(run.skipped), len(todo), f" ({len(suspects)} ended their process last time: rerun each in a child process)" if suspects else "",
         )
         total = len(units)
         count = len(run.skipped)
