@@ -28,7 +28,7 @@ from typing import Any
 
 from ..._errors import InputError
 from ..options import ModelOptions
-from .._hashing import state_dict_sha256
+from .._hashing import probe_transform, state_dict_sha256
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import Source, apply_state_dict, hash_weights, load_state_dict_file, seeded, torch_module
 
@@ -141,8 +141,6 @@ class PythonSource(Source):
         content = hashlib.sha256(
             f"{config.provenance.get('module_sha256')}|{func}|{state_dict_sha256(model)}".encode()
         ).hexdigest()
-        from ..custom import probe_transform
-
         # The repr alone does not pin a transform (T.Lambda prints as Lambda()); its outputs on
         # fixed probe images do, whatever code outside this file it calls.
         probe, why = probe_transform(transform)
