@@ -394,3 +394,12 @@ def test_a_sweep_with_an_explicit_cache_never_stores_what_cannot_be_keyed(pngs, 
     assert not b.metadata.get("cache_hit")
     assert not np.allclose(load_layered_features(a.path).features("layer1"),
                            load_layered_features(b.path).features("layer1"))
+
+
+@pytest.mark.parametrize("transform", [T.Compose([T.Resize(32), T.CenterCrop(32)]),  # no ToTensor: PIL images
+                                       lambda im: np.asarray(im.resize((32, 32)), dtype=np.float32).transpose(2, 0, 1)])
+def test_a_transform_that_returns_no_tensor_is_named(pngs, tmp_path, transform):
+    with pytest.raises(InputError, match=r"the transform returned (Image|ndarray).*not a torch tensor.*ToTensor"):
+        extract_features(_resnet(), pngs, transform=transform, cache=False)
+    with pytest.raises(InputError, match=r"the transform returned (Image|ndarray).*not a torch tensor"):
+        extract_layers(_resnet(), pngs, "layer1", out=tmp_path / "x.npz", transform=transform, cache=False)
