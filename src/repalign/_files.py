@@ -20,7 +20,42 @@ from typing import IO, Any
 
 from ._errors import InputError
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "ensure_parent"]
+__all__ = [
+    "atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "ensure_parent", "safe_filename",
+]
+
+
+def safe_filename(name: str, what: str = "file name", example: str = "data.zip") -> str:
+    """``name`` when it is a plain file name that stays in its folder; else an InputError.
+
+    Parameters
+    ----------
+    name : str
+        The name to check (a download's file name, a study's name that becomes a folder).
+    what : str
+        What the name is, for the error message.
+    example : str
+        A valid name of that kind, for the error message.
+
+    Examples
+    --------
+    >>> safe_filename("all.zip")
+    'all.zip'
+    >>> safe_filename("../x")
+    Traceback (most recent call last):
+    ...
+    repalign._errors.InputError: '../x': a file name must not leave its folder (no '/', '\\', '..', or drive); use a plain name such as 'data.zip'.
+    """
+    bad = (
+        not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+        or "\x00" in name or (len(name) > 1 and name[1] == ":") or name != name.strip()
+    )
+    if bad:
+        raise InputError(
+            f"{name!r}: a {what} must not leave its folder (no '/', '\\', '..', or drive); use a plain name "
+            f"such as {example!r}."
+        )
+    return name
 
 
 def _umask() -> int:

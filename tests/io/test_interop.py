@@ -273,3 +273,22 @@ def test_thingsvision_mat_per_image_variables_of_a_class_dataset(tmp_path, rng):
     rep = load_representation(out)
     assert rep.ids == ("cat_01.jpg", "dog_01.JPG", "dog_02.png")
     np.testing.assert_array_equal(rep.values, feats)
+
+
+def test_thingsvision_split_mat_files(tmp_path, rng):
+    """split_features(..., file_format='mat'): features_01.mat, ... each with the per-image
+    variables of its rows (named with thingsvision's storing rm_suffix)."""
+    import re
+
+    storing_extensions = r"(.eps|.jpg|.jpeg|.png|.PNG|.tif|.tiff)$"
+    lines = [f"img_{i}.jpg" for i in range(5)]
+    feats = rng.normal(size=(5, 3))
+    out = tmp_path / "tv"
+    out.mkdir()
+    (out / "file_names.txt").write_text("".join(f"{line}\n" for line in lines))
+    names = [re.sub(storing_extensions, "", line) for line in lines]
+    for i, (lo, hi) in enumerate(((0, 2), (2, 5)), start=1):
+        savemat(out / f"features_{i:02d}.mat", {n: f for n, f in zip(names[lo:hi], feats[lo:hi])})
+    rep = load_representation(out)
+    assert rep.ids == tuple(lines)
+    np.testing.assert_array_equal(rep.values, feats)

@@ -101,3 +101,15 @@ def test_compare_with_several_rdms_says_how_to_pick_one(rng):
         compare(concat([a, b]), a, metrics="pearson")
     expected = float(rsa_compare(concat([a, b])[1], a, method="corr")[0, 0])
     assert compare(concat([a, b])[1], a, metrics="pearson")["pearson"] == pytest.approx(expected, abs=TOL)
+
+
+def test_rdms_are_matched_by_their_ids_not_their_order(rng):
+    """rsatoolbox's compare pairs patterns by position; repalign by the id descriptor, so a
+    reordered RDMs gives rsatoolbox's value on the aligned pair."""
+    a, _, ids = _rdms(rng, key="ids")
+    b, _, _ = _rdms(rng, ids=ids, key="ids")
+    shuffled = b.copy()
+    shuffled.reorder(rng.permutation(len(ids)))
+    assert shuffled.pattern_descriptors["ids"] != ids
+    expected = float(rsa_compare(a, b, method="spearman")[0, 0])
+    assert compare(a, shuffled, metrics="spearman")["spearman"] == pytest.approx(expected, abs=TOL)

@@ -353,3 +353,53 @@ def test_a_random_transform_is_not_cached_and_says_so(pngs, caplog):
         b = extract_features(net, pngs, transform=random_crop)
     assert not a.cache_hit and not b.cache_hit
     assert "different outputs for the same image" in caplog.text
+
+
+def test_a_python_source_transform_is_keyed_by_what_it_computes(pngs, tmp_path, monkeypatch):
+    """The python: source keys on the callable's file, the weights and the transform's repr;
+    a transform that reads code or settings from elsewhere (here another module's constant)
+    must not reuse the features computed with the old value."""
+    import sys
+
+    (tmp_path / "scale_setting.py").write_text("SCALE = 2.0\n")
+    build = tmp_path / "build_scaled.py"
+    build.write_text(
+        "import torch, torchvision.transforms as T\n"
+        "import scale_setting\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())\n"
+        "    tf = T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor(),\n"
+        "                    T.Lambda(lambda x: x * scale_setting.SCALE)])\n"
+        "    return net, tf\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model_id = f"python:{build}:build"
+    first = extract_features(model_id, pngs)
+    monkeypatch.setattr(sys.modules["scale_setting"], "SCALE", 3.0)
+    second = extract_features(model_id, pngs)
+    assert not second.cache_hit and not np.allclose(first.features, second.features)
+
+
+def test_a_sweep_with_an_explicit_cache_never_stores_what_cannot_be_keyed(pngs, tmp_path):
+    """A lambda transform has no stable key: extract_features skips the cache for it, and
+    so must extract_layers when it is handed a FeatureCache (not only cache=True)."""
+    from repalign.models import FeatureCache
+
+    store = FeatureCache(tmp_path / "cache")
+    net = _resnet().eval()
+    tf = _tf()
+    a = extract_layers(net, pngs, "layer1", out=tmp_path / "a.npz", transform=lambda im: tf(im) * 2, cache=store)
+    b = extract_layers(net, pngs, "layer1", out=tmp_path / "b.npz", transform=lambda im: tf(im) * 3, cache=store)
+    assert not b.metadata.get("cache_hit")
+    assert not np.allclose(load_layered_features(a.path).features("layer1"),
+                           load_layered_features(b.path).features("layer1"))
+
+
+@pytest.mark.parametrize("transform", [T.Compose([T.Resize(32), T.CenterCrop(32)]),  # no ToTensor: PIL images
+                                       lambda im: np.asarray(im.resize((32, 32)), dtype=np.float32).transpose(2, 0, 1)])
+def test_a_transform_that_returns_no_tensor_is_named(pngs, tmp_path, transform):
+    with pytest.raises(InputError, match=r"the transform returned (Image|ndarray).*not a torch tensor.*ToTensor"):
+        extract_features(_resnet(), pngs, transform=transform, cache=False)
+    with pytest.raises(InputError, match=r"the transform returned (Image|ndarray).*not a torch tensor"):
+        extract_layers(_resnet(), pngs, "layer1", out=tmp_path / "x.npz", transform=transform, cache=False)

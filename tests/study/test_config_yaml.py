@@ -59,3 +59,27 @@ def test_the_validator_never_renders_a_huge_value():
     with pytest.raises(InputError) as info:
         config_from_dict({"models": ["zoo"], "human": {"similarity": "x" * 100_000}})
     assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "..", "/abs", "c:evil", " padded"])
+def test_a_name_that_would_leave_runs_is_refused(name):
+    with pytest.raises(InputError, match=r"cfg.yaml: name: .*outside runs/.*set output:"):
+        config_from_dict({"name": name, "models": ["zoo"]}, source="cfg.yaml")
+
+
+def test_an_explicit_output_folder_is_the_users_choice(tmp_path):
+    cfg = config_from_dict({"name": "a/b", "models": ["zoo"], "output": str(tmp_path / "out")}, source="cfg.yaml")
+    assert cfg.output == tmp_path / "out"
+    assert config_from_dict({"name": "mine", "models": ["zoo"]}).output.as_posix() == "runs/mine"
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "tpu", "cuda1"])
+def test_a_misspelt_device_is_refused_when_the_config_is_read(device):
+    with pytest.raises(InputError, match=r"cfg.yaml: extraction.device: .*not a device name"):
+        config_from_dict({"models": ["zoo"], "extraction": {"device": device}}, source="cfg.yaml")
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:3", "mps", "CUDA"])
+def test_device_names_are_checked_by_spelling_not_against_this_machine(device):
+    # the units may run on a GPU node while the driver has none
+    assert config_from_dict({"models": ["zoo"], "extraction": {"device": device}}).extraction.device == device

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .._errors import DataNotFoundError, InputError
+from .._files import safe_filename
 from .._validation import check_option
 
 __all__ = [
@@ -53,30 +54,6 @@ HASH_ALGORITHMS: tuple[str, ...] = ("sha256", "md5")
 #: File names treated as archives (extracted after download).
 ARCHIVE_SUFFIXES: tuple[str, ...] = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 _CHUNK = 1 << 20
-
-
-def safe_filename(name: str, what: str = "file name") -> str:
-    """``name`` when it is a plain file name that stays in its folder; else an InputError.
-
-    Examples
-    --------
-    >>> safe_filename("all.zip")
-    'all.zip'
-    >>> safe_filename("../x")
-    Traceback (most recent call last):
-    ...
-    repalign._errors.InputError: '../x': a file name must not leave its folder (no '/', '\\', '..', or drive); use a plain name such as 'data.zip'.
-    """
-    bad = (
-        not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
-        or "\x00" in name or (len(name) > 1 and name[1] == ":") or name != name.strip()
-    )
-    if bad:
-        raise InputError(
-            f"{name!r}: a {what} must not leave its folder (no '/', '\\', '..', or drive); use a plain name "
-            "such as 'data.zip'."
-        )
-    return name
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ extraction into a folder as one of
 * ``features.npy`` (``np.save``), ``features.txt`` (``np.savetxt``), ``features.hdf5``
   (dataset ``features``), or ``features.mat`` (variable ``features``, or one variable per
   image named by its file name without extension);
-* split files ``features_01.npy``, ``features_02.npy``, ... (or ``.txt``; datasets
-  ``features_01``, ... inside ``features.hdf5``), stacked in their numeric order;
+* split files ``features_01.npy``, ``features_02.npy``, ... (or ``.txt``; ``.mat`` with one
+  variable per image; datasets ``features_01``, ... inside ``features.hdf5``), stacked in
+  their numeric order;
 
 and its image dataset writes ``file_names.txt`` beside them: one image path a line, in
 row order. The stimulus ids are the **file names** of those paths (``cat/cat_01.jpg`` ->
@@ -40,7 +41,7 @@ __all__ = ["FILE_NAMES", "FEATURE_FORMATS", "is_thingsvision_folder", "is_things
 FILE_NAMES = "file_names.txt"
 #: Feature file formats of thingsvision that repalign reads (``.pt`` would need torch).
 FEATURE_FORMATS: tuple[str, ...] = ("npy", "txt", "mat", "hdf5")
-_SPLIT = re.compile(r"^features_(\d+)\.(npy|txt)$")
+_SPLIT = re.compile(r"^features_(\d+)\.(npy|txt|mat)$")
 # thingsvision's two rm_suffix patterns: the one that names MATLAB variables when it saves
 # (thingsvision/utils/storing/helpers.py: no .JPG/.JPEG, dots unescaped, kept as written) and
 # the one of its datasets (utils/data/helpers.py). A variable is looked up under the first,
@@ -90,11 +91,21 @@ def _feature_sources(folder: Path) -> list[str]:
     return found + [f"features_NN.{fmt}" for fmt in splits if f"features.{fmt}" not in found]
 
 
-def _read_splits(folder: Path, fmt: str) -> np.ndarray:
+def _read_splits(folder: Path, fmt: str, lines: list[str]) -> np.ndarray:
     parts = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := _SPLIT.match(p.name)) and m.group(2) == fmt)
     numbers = [n for n, _ in parts]
     if numbers != list(range(1, len(numbers) + 1)):
         raise InputError(f"{folder}: split feature files are numbered {numbers}; expected 1 to {len(numbers)} without gaps.")
+    if fmt == "mat":  # one variable per image, each in the file of its rows: look them up across all
+        variables: dict[str, Any] = {}
+        for _, path in parts:
+            variables.update(read_mat(path))
+        if "features" in variables:  # thingsvision's split without file names stores all rows in every file
+            raise InputError(
+                f"{folder}: split .mat files with a variable 'features' (thingsvision writes the whole matrix into "
+                "each of them when it has no file names); save the features again with file_format='npy' or 'hdf5'."
+            )
+        return _mat_rows(variables, lines, folder / "features_NN.mat")
     blocks = [_read_one(p, fmt) for _, p in parts]
     return np.concatenate(blocks, axis=0)
 
@@ -115,6 +126,11 @@ def _read_mat_features(path: Path, lines: list[str]) -> np.ndarray:
     variables = read_mat(path)
     if "features" in variables:
         return np.asarray(variables["features"])
+    return _mat_rows(variables, lines, path)
+
+
+def _mat_rows(variables: dict[str, Any], lines: list[str], path: Path) -> np.ndarray:
+    """One row per line of file_names.txt, from the MAT variable thingsvision named after it."""
     names = []
     for line in lines:
         candidates = (_STORING_EXTENSIONS.sub("", line), _IMAGE_EXTENSIONS.sub("", line))
@@ -178,7 +194,7 @@ def load_thingsvision(folder: str | Path, *, name: str | None = None, file: str 
     path = folder / source
     fmt = source.rsplit(".", 1)[1]
     if source.startswith("features_NN"):
-        raw = _read_splits(folder, fmt)
+        raw = _read_splits(folder, fmt, lines)
     elif fmt == "mat":
         raw = _read_mat_features(path, lines)
     elif fmt == "hdf5":

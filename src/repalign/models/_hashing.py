@@ -19,7 +19,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["sha256_file", "sha256_bytes", "digest_json", "canonical_json"]
+__all__ = ["sha256_file", "sha256_bytes", "digest_json", "canonical_json", "probe_transform"]
 
 #: Files at least this large have their hash remembered on disk between runs.
 MEMO_MIN_BYTES = 16 * 2**20
@@ -138,3 +138,49 @@ def state_dict_sha256(module: Any) -> str:
         h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def _torch() -> Any:
+    from .._validation import optional_import
+
+    return optional_import("torch", extra="torch", purpose="Fingerprinting a transform")
+
+
+def probe_transform(transform: Any) -> tuple[str | None, str | None]:
+    """(SHA-256 of the transform's outputs on two fixed images, or why there is none).
+
+    A repr alone does not pin a transform: torchvision's ``Lambda`` prints as ``Lambda()``
+    whatever it computes, and a class may print without its parameters. Two transforms
+    with one repr share a cache entry only if they also agree on these images. A transform
+    that gives two outputs for one image (random augmentation) is not cached: its
+    features are not reproducible.
+    """
+    import hashlib
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(20231201)
+    digest = hashlib.sha256()
+    for width, height in ((67, 53), (301, 203)):
+        image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
+        try:
+            with _torch().random.fork_rng(devices=[]):  # a random transform leaves the caller's RNG alone
+                first, second = (_as_array(transform(image.copy())) for _ in range(2))
+        except Exception as exc:  # user code; the real stimuli will say more, batch by batch
+            return None, f"the transform raised {type(exc).__name__} on a {width}x{height} probe image"
+        if first.shape != second.shape or not np.array_equal(first, second, equal_nan=first.dtype.kind == "f"):
+            return None, "the transform gives different outputs for the same image"
+        digest.update(f"{first.dtype.str}{first.shape}".encode())
+        digest.update(np.ascontiguousarray(first).tobytes())
+    return digest.hexdigest(), None
+
+
+def _as_array(out: Any) -> Any:
+    import numpy as np
+
+    if hasattr(out, "detach"):
+        out = out.detach().cpu()
+        out = out.float() if out.is_floating_point() else out
+        return out.numpy()
+    return np.asarray(out)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import InputError
-from ._hashing import digest_json, sha256_file, state_dict_sha256
+from ._hashing import digest_json, probe_transform, sha256_file, state_dict_sha256
 from .config import LoadedModel, ModelConfig, library_versions
 from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, merge_preprocessing, torch_module
 
@@ -150,52 +150,13 @@ def _transform_for(module: Any, transform: Any, model_id: str) -> tuple[Any, Any
     text = repr(transform)
     if _ADDRESS.search(text):
         return transform, None, f"the transform's repr {text[:60]!r} is not stable across runs"
-    outputs, why_not = _probe_outputs(transform)
+    outputs, why_not = probe_transform(transform)
     if why_not:
+        if "different outputs" in why_not:
+            log.warning("%s: the transform gives different outputs for the same image (a random augmentation?): "
+                        "features are not reproducible, and are not cached", model_id)
         return transform, None, why_not
     return transform, {"repr": text, "probe_outputs": outputs}, None
-
-
-def _probe_outputs(transform: Any) -> tuple[str | None, str | None]:
-    """(SHA-256 of the transform's outputs on two fixed images, or why there is none).
-
-    A repr alone does not pin a transform: torchvision's ``Lambda`` prints as ``Lambda()``
-    whatever it computes, and a class may print without its parameters. Two transforms
-    with one repr share a cache entry only if they also agree on these images. A transform
-    that gives two outputs for one image (random augmentation) is not cached: its
-    features are not reproducible.
-    """
-    import hashlib
-
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(20231201)
-    digest = hashlib.sha256()
-    for width, height in ((67, 53), (301, 203)):
-        image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
-        try:
-            with torch_module().random.fork_rng(devices=[]):  # a random transform leaves the caller's RNG alone
-                first, second = (_as_array(transform(image.copy())) for _ in range(2))
-        except Exception as exc:  # user code; the real stimuli will say more, batch by batch
-            return None, f"the transform raised {type(exc).__name__} on a {width}x{height} probe image"
-        if first.shape != second.shape or not np.array_equal(first, second, equal_nan=first.dtype.kind == "f"):
-            log.warning("the transform gives different outputs for the same image (a random augmentation?): "
-                        "features are not reproducible, and are not cached")
-            return None, "the transform gives different outputs for the same image"
-        digest.update(f"{first.dtype.str}{first.shape}".encode())
-        digest.update(np.ascontiguousarray(first).tobytes())
-    return digest.hexdigest(), None
-
-
-def _as_array(out: Any) -> Any:
-    import numpy as np
-
-    if hasattr(out, "detach"):
-        out = out.detach().cpu()
-        out = out.float() if out.is_floating_point() else out
-        return out.numpy()
-    return np.asarray(out)
 
 
 def _module_layers(module: Any, model_id: str) -> tuple[dict[str, Any], str]:

@@ -146,6 +146,15 @@ def _collate(items: list[tuple[int, Any]]) -> tuple[Any, Any]:
     return index, values  # PIL images for a plain callable without a transform
 
 
+def not_a_tensor(model_id: str, value: Any) -> InputError:
+    """The error for a transform that returns no tensor (most often: a missing ToTensor)."""
+    return InputError(
+        f"{model_id}: the transform returned {type(value).__name__}, not a torch tensor; it must return one "
+        "image as a (3, H, W) tensor (end it with torchvision's T.ToTensor(), or T.PILToTensor() and "
+        "T.ConvertImageDtype(torch.float))."
+    )
+
+
 def _default_pool(layer: str) -> str:
     return "none" if layer in POOLED_LAYERS else "avg"
 
@@ -459,6 +468,8 @@ def _run_images(
                 rows = index.numpy()
                 where = f"batch {number} of {n_batches} (stimuli {stim.ids[rows[0]]} .. {stim.ids[rows[-1]]})"
                 if isinstance(batch, list):
+                    if module is not None:  # a network needs a tensor batch; only a plain callable takes a list
+                        raise not_a_tensor(model_id, batch[0])
                     x = batch
                 else:
                     x = batch.to(dev, dtype=dtype if batch.is_floating_point() else None, non_blocking=True)

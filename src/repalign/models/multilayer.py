@@ -44,6 +44,7 @@ from .extract import (
     _ImageDataset,
     _prepare_model,
     check_batch_output,
+    not_a_tensor,
 )
 from .features import ExtractedFeatures, LayeredFeatures, save_layered
 from .layers import pool_output
@@ -85,6 +86,8 @@ def _dummy_batch(loaded: LoadedModel) -> Any:
     side = int(size[-1]) if isinstance(size, (tuple, list)) else 224
     image = Image.new("RGB", (max(side, 32) + 32,) * 2, (128, 128, 128))
     x = _call_user(loaded.config.model_id, "a dummy image", lambda: loaded.transform(image))
+    if not hasattr(x, "unsqueeze"):
+        raise not_a_tensor(loaded.config.model_id, x)
     if getattr(x, "ndim", 0) == 4 and x.shape[0] == 1:
         raise InputError(f"{loaded.config.model_id}: the transform returned shape {tuple(x.shape)} for one image, a "
                          "batch of one; it must return one image, (3, H, W) (leave out its unsqueeze(0) / [None]).")
@@ -254,7 +257,10 @@ def extract_layers(
     names = select_layers(layers, [r["name"] for r in table])
     raw_shapes = {r["name"]: r["shape"] for r in table}
     depth = {r["name"]: i for i, r in enumerate(table)}
-    store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache and cacheable else None)
+    store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache else None)
+    if store is not None and not cacheable:  # as extract_features: a key that does not pin the model is no key
+        log.info("%s: not cached (%s)", config.model_id, config.provenance.get("not_cached", "no content key"))
+        store = None
     keys = ({n: store.key(config=config, layer=n, pool=pool_name, precision=precision, stimuli=stim) for n in names}
             if store is not None and config.weights_known else {})
     meta = {
@@ -318,6 +324,8 @@ def _run_layers(
                     raise InputError(batch)
                 rows = index.numpy()
                 where = f"batch {number} of {n_batches} (stimuli {stim.ids[rows[0]]} .. {stim.ids[rows[-1]]})"
+                if isinstance(batch, list):
+                    raise not_a_tensor(model_id, batch[0])
                 x = batch.to(dev, dtype=dtype, non_blocking=True)
                 if cl:
                     x = x.contiguous(memory_format=torch.channels_last)

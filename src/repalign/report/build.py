@@ -140,7 +140,7 @@ def _choose_columns(run: RunData, alignments: Any, outcomes: Any, covariate: Any
     defaults = default_columns(frame)
     align = expand_columns(frame, alignments, role="alignment") if alignments is not None else defaults["alignments"]
     if not align:
-        raise InputError(f"{run.source}: no alignment column ({', '.join(ALIGNMENT_METRICS[:4])}, ...); name them with alignments=.")
+        raise InputError(f"{run.source}: no alignment column ({', '.join(ALIGNMENT_METRICS[:4])}, ...); name them with --alignment (alignments= in Python).")
     check_columns(frame, align, role="alignment column")
     if outcomes is not None:
         outs = expand_columns(frame, outcomes, role="outcome")

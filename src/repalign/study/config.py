@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .._files import safe_filename
 from .slurm import SlurmSettings
 
 __all__ = [
@@ -276,7 +278,15 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
 
     top = _Section(data, "", source)
     name = top.str_("name", "study")
-    output = top.path_("output", base) or Path("runs") / name
+    output = top.path_("output", base)
+    if output is None:  # the name becomes the folder under runs/: it must stay there
+        try:
+            output = Path("runs") / safe_filename(name)
+        except InputError:
+            raise InputError(
+                f"{source}: name: {name!r} would be the run folder runs/{name}, outside runs/ (no '/', '\\', "
+                "'..' or drive in a name); use a plain name such as 'my-study', or set output: to the folder you want."
+            ) from None
     if "models" not in top.data:
         raise InputError(f"{source}: models: is required (a list of model ids, patterns, or 'paper').")
     models = _models(top.get("models"), source)
@@ -333,9 +343,13 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<dict>", base: P
     a.finish()
 
     e = _Section(top.get("extraction"), "extraction", source)
+    device = e.str_("device", "auto") or "auto"
+    # only the spelling here: the units may run on other machines (a SLURM GPU node) than this one
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device.strip().lower()):
+        raise e.error("device", f"{device!r} is not a device name (auto, cpu, cuda, cuda:N, mps).")
     extraction = ExtractionConfig(
         batch_size=e.int_("batch_size", 32, minimum=1),
-        device=e.str_("device", "auto") or "auto",
+        device=device,
         num_workers=e.int_("num_workers", 0, minimum=0),
         precision=e.str_("precision", "fp32", choices=("fp32", "bf16")) or "fp32",
         weights_dir=e.path_("weights_dir", base),

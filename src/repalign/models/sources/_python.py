@@ -10,8 +10,9 @@ returned model.
 Layer ``output`` (the default) is ``model(x)``; a timm-style model (with
 ``forward_features`` and ``forward_head``) also has ``penultimate`` and is read there by
 default. Since only the callable knows which weights it loads, the cache key includes a
-hash of the returned model's parameters and buffers and the ``repr`` of its transform,
-so this source builds the model even when its features are cached.
+hash of the returned model's parameters and buffers and the ``repr`` of its transform
+with its outputs on two fixed probe images, so this source builds the model even when
+its features are cached.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,9 +28,11 @@ from typing import Any
 
 from ..._errors import InputError
 from ..options import ModelOptions
-from .._hashing import state_dict_sha256
+from .._hashing import probe_transform, state_dict_sha256
 from ..config import LoadedModel, ModelConfig, library_versions
 from ._common import Source, apply_state_dict, hash_weights, load_state_dict_file, seeded, torch_module
+
+log = logging.getLogger(__name__)
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -137,9 +141,14 @@ class PythonSource(Source):
         content = hashlib.sha256(
             f"{config.provenance.get('module_sha256')}|{func}|{state_dict_sha256(model)}".encode()
         ).hexdigest()
+        # The repr alone does not pin a transform (T.Lambda prints as Lambda()); its outputs on
+        # fixed probe images do, whatever code outside this file it calls.
+        probe, why = probe_transform(transform)
+        if why:
+            log.warning("%s: no probe of the transform (%s); its cache key holds only its repr", config.model_id, why)
         config = config.replace(
             weights_sha256=content,
-            preprocessing={"transform": repr(transform)},
+            preprocessing={"transform": repr(transform), "probe_outputs": probe},
             default_layer="penultimate" if timm_like else "output",
         )
         return LoadedModel(config=config, module=model, transform=transform, layers=layers)
