@@ -191,7 +191,7 @@ def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]
 
 
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
-    from ..study._words import count_noun
+    from .._text import counted as count_noun
     from ..study.runner import format_eta  # one duration format for plans and run lines
 
     est = plan.estimate()

@@ -38,7 +38,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._words import count_noun
+from .._text import counted as count_noun
 
 import numpy as np
 

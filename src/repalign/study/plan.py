@@ -253,7 +253,7 @@ def make_plan(config: StudyConfig) -> StudyPlan:
     transfer = _transfer_specs(config, missing)
     robustness: dict[str, Any] = {"tables": str(config.robustness.tables) if config.robustness.tables else None}
     if config.robustness.tables is not None:
-        from ._words import count_noun
+        from .._text import counted as count_noun
         from .units import _timm_table, is_synthetic, random_init, robustness_name
 
         try:
