@@ -44,3 +44,20 @@ def test_study_prints_unit_progress_once_per_unit_and_nothing_with_quiet(tmp_pat
         assert re.search(rf"study units: +100%\|.*\| {n}/{n}", proc.stderr)
     quiet = _study(tmp_path, mode, "-q")
     assert quiet.stderr == "", quiet.stderr[-2000:]
+
+
+def test_the_summary_separates_the_units_time_from_the_whole_command(tmp_path):
+    proc = _study(tmp_path, "plain")
+    line = re.search(r"p: (\d+) run, 0 already done, 0 failed of (\d+) units; units (\d+) s, in all (\d+) s",
+                     proc.stdout)
+    assert line, proc.stdout
+    assert int(line[4]) >= int(line[3])
+    # a rerun runs no unit: 0 s for the units, but the command still took its time (tables, analysis)
+    again = subprocess.run([sys.executable, "-m", "repalign", "study", "--json", str(tmp_path / "run-plain-v.yaml")],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    import json
+
+    summary = json.loads(again.stdout)
+    assert summary["finished"] == 0 and summary["skipped"] == int(line[2])
+    assert summary["wall_seconds"] >= summary["seconds"] >= 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
+from .._text import counted
 from ._common import add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
@@ -73,12 +75,16 @@ def run_study_command(args: argparse.Namespace) -> int:
     exit_code = 0
     for config in configs:
         log.info("study %r -> %s (progress lines: [done/total] unit; the log is also in study.log there)", config.name, config.output)
+        started = time.perf_counter()
         run, outputs = run_study(config, executor=args.executor, workers=args.workers, address=args.address,
                                  slurm_cluster=args.slurm_cluster, units_per_task=args.units_per_task)
+        # the whole command (units, tables, analysis, report): `seconds` is the units' phase alone, which is 0 s
+        # when every unit was already done or only collected from an earlier driver's tasks
+        wall = time.perf_counter() - started
         summaries.append({
             "name": config.name, "run_dir": str(run.run_dir), "planned": len(run.planned),
             "skipped": len(run.skipped), "finished": len(run.finished), "failed": run.failed,
-            "seconds": round(run.seconds, 1), "report": str(outputs.get("report", "")),
+            "seconds": round(run.seconds, 1), "wall_seconds": round(wall, 1), "report": str(outputs.get("report", "")),
             "tables": {k: str(v) for k, v in outputs["tables"].items()}, "notes": outputs["notes"],
         })
         if run.failed:
@@ -88,7 +94,7 @@ def run_study_command(args: argparse.Namespace) -> int:
         return exit_code
     for s in summaries:
         print(f"{s['name']}: {s['finished']} run, {s['skipped']} already done, {len(s['failed'])} failed "
-              f"of {s['planned']} units in {s['seconds']:.0f} s")
+              f"of {counted(s['planned'], 'unit')}; units {s['seconds']:.0f} s, in all {s['wall_seconds']:.0f} s")
         if s["report"]:
             print(f"  report: {s['report']}")
         if "results" in s["tables"]:
@@ -191,22 +197,21 @@ def _model_rows(info: dict[str, Any], timing: dict[str, Any]) -> list[list[str]]
 
 
 def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None:
-    from .._text import counted as count_noun
     from ..study.runner import format_eta  # one duration format for plans and run lines
 
     est = plan.estimate()
     print(f"study {plan.config.name!r} -> {plan.config.output}")
-    print(f"  units:      {count_noun(est['units'], 'model')} ({est['zoo_models']} synthetic, "
-          f"{count_noun(est['image_models'], 'image model')})")
+    print(f"  units:      {counted(est['units'], 'model')} ({est['zoo_models']} synthetic, "
+          f"{counted(est['image_models'], 'image model')})")
     if plan.unresolved:
         print(f"  unresolved: {len(plan.unresolved)}: {'; '.join(plan.unresolved[:5])}")
     for h in plan.human:
-        print(f"  human:      {h['name']}: {count_noun(len(h['parts']), 'part')}" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
+        print(f"  human:      {h['name']}: {counted(len(h['parts']), 'part')}" + (f", images for {', '.join(h['with_images'])}" if h.get("with_images") else ""))
     for t in plan.transfer:
         print(f"  transfer:   {t['name']}: shots {t['shots']}, heads {', '.join(t['heads'])}, {t['seeds']} seeds"
               + (f", {t['n_images']} images" if "n_images" in t else " (not on this machine)"))
     if plan.robustness.get("tables"):
-        print(f"  robustness: {plan.robustness['tables']} ({count_noun(len(plan.robustness.get('unmatched', [])), 'model')} without a row)")
+        print(f"  robustness: {plan.robustness['tables']} ({counted(len(plan.robustness.get('unmatched', [])), 'model')} without a row)")
     print(f"  weights:    {_weights_line(info['weights'])}")
     per_model = est["images_to_embed_per_model"] + timing.get("priced_images_per_model", 0)
     priced = (f", of which {timing['priced_images_per_model']:,} at a missing transfer set's published size"
@@ -215,7 +220,7 @@ def _print_plan(plan: Any, info: dict[str, Any], timing: dict[str, Any]) -> None
           f"{est['fewshot_fits']:,} few-shot fits")
     basis = "; ".join(f"{k}: {v}" for k, v in timing["basis"].items()) or "nothing left to run"
     workers = plan.config.execution.workers if plan.config.execution.executor == "local" else 1
-    print(f"  time:       about {format_eta(timing['seconds'])} for {count_noun(timing['remaining_units'], 'unit')} on one worker"
+    print(f"  time:       about {format_eta(timing['seconds'])} for {counted(timing['remaining_units'], 'unit')} on one worker"
           + (f", {format_eta(timing['seconds'] / workers)} on {workers}" if workers > 1 else "")
           + f" (estimate; {basis})")
     if len(timing["per_model"]) > 1:
