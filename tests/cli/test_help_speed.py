@@ -102,3 +102,31 @@ def test_help_still_prints_the_options(argv: list[str], capsys: pytest.CaptureFi
         main(argv)
     assert exc.value.code == 0
     assert "usage: repalign" in capsys.readouterr().out
+
+
+def _subparsers(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                for inner, deeper in _subparsers(sub):
+                    yield f"{name} {inner}", deeper
+
+
+def test_help_never_says_default_none_or_a_default_twice():
+    import re
+
+    from repalign.cli import build_parser
+
+    checked = 0
+    for name, sub in _subparsers(build_parser()):
+        text = " ".join(sub.format_help().split())
+        assert "(default: None)" not in text, name
+        assert not re.search(r"\(default: [^()]*(\([^()]*\)[^()]*)*\) \(default:", text), name
+        checked += 1
+    assert checked >= 12
+    # a default that is a value is still shown
+    align = dict(_subparsers(build_parser()))["align"]
+    assert "(default: " in align.format_help()

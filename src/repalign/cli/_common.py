@@ -11,6 +11,20 @@ from typing import Any
 __all__ = ["print_json", "format_table", "add_json_flag", "json_default"]
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's default-showing help, without "(default: None)" or a second default.
+
+    An option whose default is ``None`` (computed later, or simply absent) or whose help
+    already says its default gets no "(default: ...)" appended.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.default is argparse.SUPPRESS or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def json_default(obj: Any) -> Any:
     """Make numpy scalars/arrays and paths JSON-serialisable."""
     # numpy is looked up, not imported: this module builds parsers, which must stay light,

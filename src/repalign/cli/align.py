@@ -10,7 +10,7 @@ from typing import Any
 
 # The option lists of the parser, spelled out in _choices so that building it imports nothing heavy.
 from ._choices import ALL_METRICS, DEFAULT_METRICS, SIMILARITY_FUNCTIONS, TIE_POLICIES, TRIPLET_METRICS
-from ._common import add_ceiling, add_json_flag, format_table, print_json
+from ._common import HelpFormatter, add_ceiling, add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         "CSV, feature table CSV/Parquet, .npz, .npy + ids, .mat; or a dataset reference such as "
         "peterson2018:animals with --data-root). Stimuli are matched by id. With --metric odd-one-out, "
         "A is a triplet file (or things:test) and B the representation scored on it.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("a", nargs="?", metavar="A", help="first representation (e.g. the human data)")
     p.add_argument("b", nargs="?", metavar="B", help="second representation (e.g. model features)")

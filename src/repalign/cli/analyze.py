@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-from ._common import format_table, print_json
+from ._common import HelpFormatter, format_table, print_json
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
         "transform of the alignment, a quadratic regression, Simonsohn's two-lines test and the "
         "mean outcome of the k most, k mid and k least aligned models. Rows missing a needed value "
         "are dropped per pair and the n used is reported.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("results", metavar="RESULTS", help="results table (.csv, .tsv, .parquet) or a run folder")
     p.add_argument(

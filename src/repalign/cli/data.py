@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ._common import add_json_flag, format_table, print_json
+from ._common import HelpFormatter, add_json_flag, format_table, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
         description="Noise ceiling of each metric: 'lower' = one half of the participants against the other, "
         "'upper' = each half against the full data, 'corrected' (pearson) = sqrt of the Spearman-Brown reliability. "
         "Give a dataset reference with split halves, --halves A B, or --ratings FILE (participant, stim_a, stim_b, rating).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     q.add_argument("source", nargs="?", help="a dataset reference with split halves (peterson2018:animals), or "
                    "triplets with repeated trials (things:test, or a triplet file)")

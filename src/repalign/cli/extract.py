@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import add_json_flag, print_json
+from ._common import HelpFormatter, add_json_flag, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: Any) -> None:
         "python:, efficientnet-lite:lite0; a bare name is a timm name). STIMULI is a folder of images, "
         "a .txt file of stimulus names (text models), or a dataset reference. Features are cached by "
         "content in $REPALIGN_CACHE.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("model", metavar="MODEL")
     p.add_argument("stimuli", metavar="STIMULI")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._text import counted
-from ._common import add_json_flag, format_table, print_json
+from ._common import HelpFormatter, add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
         description="Draw n training examples per class (n in --shots), evaluate on all remaining examples, "
         "repeat over seeds, and report mean accuracy (percent) with a 95% Student-t interval over seeds "
         "per (head, n). FEATURES is an .npz (ids, features, labels) or a feature table with a label column.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("features", metavar="FEATURES", help="features file (.npz or CSV/TSV/Parquet feature table)")
     p.add_argument("--labels", metavar="FILE", help="labels file (id,label table; one label a line; or .npz)")

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ._common import add_json_flag, print_json
+from ._common import HelpFormatter, add_json_flag, print_json
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         "paper's Figures 3-6 and Tables 1-4, plus U-shape tests and the agreement between alignment metrics. "
         "The statistics are those of `repalign analyze`. A run folder has one report: settings not given are "
         "those of its previous report, else the study's.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("source", metavar="RUN_DIR|RESULTS", help="run folder or results table (.csv, .tsv, .parquet)")
     p.add_argument(

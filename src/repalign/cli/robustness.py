@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._common import add_json_flag, print_json
+from ._common import HelpFormatter, add_json_flag, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: Any) -> None:
         "For ImageNet-A and ImageNet-R the logits are restricted to their 200 classes before the top-k, as "
         "their authors evaluate them. Published numbers for timm models are in timm's results tables "
         "(see docs/report.md).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("model", help="a model id (timm:resnet50.a1_in1k, paper:resnet50, efficientnet-lite:lite0, ...)")
     p.add_argument("folder", type=Path, help="the dataset folder (<folder>/<wnid>/<image>)")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._text import counted
-from ._common import add_json_flag, format_table, print_json
+from ._common import HelpFormatter, add_json_flag, format_table, print_json
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
         description="Runs every model of the study as one unit (extract -> align -> few-shot -> robustness "
         "join), writing each unit atomically, so re-running the same command resumes. At the end the "
         "collected tables are analysed and reported. See docs/study.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("config", nargs="?", type=Path, help="study YAML (default: the built-in offline study)")
     p.add_argument("--dry-run", action="store_true", help="resolve models and data and print the plan; run nothing")

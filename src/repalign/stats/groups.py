@@ -50,7 +50,8 @@ def select_groups(values: np.ndarray, k: int) -> dict[str, np.ndarray]:
     n = values.shape[0]
     if n < 3 * k:
         raise InputError(
-            f"high/mid/low groups of k={k} need at least {3 * k} models with both values; got {n}. Use a smaller k."
+            f"high/mid/low groups of k={k} need at least {3 * k} models with both values; got {n}. "
+            "Use a smaller k (--k in analyze and report, analysis: k: in a study config)."
         )
     order = np.arange(n)
     high = np.lexsort((order, -values))[:k]
