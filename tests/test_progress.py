@@ -220,6 +220,8 @@ def test_fractional_counts_show_whole_items_and_never_pass_the_total(clock: Fake
         clock.now += 0.1
         bar.update(8 / 27)
     assert out.getvalue().splitlines()[-1].startswith("few-shot fits: 7/8 (96%)")  # not 7.7/8
+    bar.update(8 / 27 - 0.01)  # 7.99 of 8: neither the count nor the percentage says finished
+    assert out.getvalue().splitlines()[-1].startswith("few-shot fits: 7/8 (99%)")
     for _ in range(5):
         bar.update(8 / 27)
     assert bar.n == 8

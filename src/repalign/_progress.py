@@ -263,7 +263,8 @@ class Progress(Generic[T]):
         fmt = _format_bytes if self.unit == "B" else _fmt_count  # unit="B": sizes in KiB, MiB, ...
         done = fmt(self.n)
         if self.total:
-            counts = f"{done}/{fmt(self.total)} ({100 * self.n / self.total:.0f}%)"
+            # floored like the count: "7/8 (100%)" for 7.97 of 8 would read as finished
+            counts = f"{done}/{fmt(self.total)} ({int(100 * self.n / self.total)}%)"
         else:
             counts = f"{done} {self.unit}"
         rate = _format_rate(self.n, elapsed, self.unit)

@@ -157,3 +157,16 @@ def test_many_models_in_one_pass_equal_separate_runs():
         got = many[many["model"] == name].sort_values(["head", "shots", "seed"]).reset_index(drop=True)
         want = one.sort_values(["head", "shots", "seed"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_the_fits_progress_names_its_model(monkeypatch, capsys):
+    monkeypatch.setenv("REPALIGN_PROGRESS", "plain")
+    monkeypatch.setenv("REPALIGN_PROGRESS_INTERVAL", "0")
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 6)
+    X = rng.normal(size=(18, 4)) + labels[:, None]
+    run_fewshot(X, labels, shots=[1], heads="linear", seeds=2, model="timm:resnet18", progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[-1].startswith("timm:resnet18: few-shot fits: 2/2 (100%) done in")
+    run_fewshot(X, labels, shots=[1], heads="linear", seeds=1, progress=True)  # no model: the plain label
+    assert capsys.readouterr().err.splitlines()[-1].startswith("few-shot fits: 1/1 (100%) done in")

@@ -271,7 +271,9 @@ def run_fewshot_many(
         return record
 
     with contextlib.ExitStack() as stack:
-        bar = stack.enter_context(show_progress(total=len(head_list) * len(splits) * len(Xs), desc="few-shot fits",
+        # a study runs one model per unit: its bar says whose fits these are
+        desc = f"{names[0]}: few-shot fits" if len(names) == 1 and names[0] else "few-shot fits"
+        bar = stack.enter_context(show_progress(total=len(head_list) * len(splits) * len(Xs), desc=desc,
                                                 unit="fit", enabled=progress))
         if configs:
             optional_import("torch", extra="torch", purpose="The neural few-shot heads")
