@@ -261,3 +261,12 @@ def test_counted_agrees_in_number():
     assert [counted(n, "unit") for n in (0, 1, 2)] == ["0 units", "1 unit", "2 units"]
     assert counted(1, "family", "families") == "1 family"
     assert counted(3, "family", "families") == "3 families"
+
+
+def test_float_steps_that_sum_just_below_the_total_read_as_finished(clock: FakeClock) -> None:
+    out = io.StringIO()
+    bar = progress(total=2, desc="fits", unit="fit", stream=out, interval=0)
+    for _ in range(10):
+        bar.update(0.2)  # 1.9999999999999998 in floats
+    bar.close()
+    assert out.getvalue().splitlines()[-1].startswith("fits: 2/2 (100%) done in")

@@ -263,8 +263,9 @@ class Progress(Generic[T]):
         fmt = _format_bytes if self.unit == "B" else _fmt_count  # unit="B": sizes in KiB, MiB, ...
         done = fmt(self.n)
         if self.total:
-            # floored like the count: "7/8 (100%)" for 7.97 of 8 would read as finished
-            counts = f"{done}/{fmt(self.total)} ({int(100 * self.n / self.total)}%)"
+            # floored like the count ("7/8 (100%)" for 7.97 of 8 would read as finished), with the
+            # count's allowance for float steps: 1.9999999 of 2 is 100%
+            counts = f"{done}/{fmt(self.total)} ({int(100 * self.n / self.total + 1e-6)}%)"
         else:
             counts = f"{done} {self.unit}"
         rate = _format_rate(self.n, elapsed, self.unit)

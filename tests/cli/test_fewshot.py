@@ -58,3 +58,24 @@ def test_errors_exit_2(features: Path, tmp_path: Path, capsys: pytest.CaptureFix
     np.savez(nolabels, ids=np.array(["a", "b", "c"]), features=np.eye(3))
     assert main(["fewshot", str(nolabels)]) == 2
     assert "--labels" in capsys.readouterr().err
+
+
+def test_a_diverged_fit_is_said_once_with_its_reason(features: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "repalign", "fewshot", str(features), "--heads", "mlp1", "--shots", "1", "--seeds", "2",
+         "--lr", "1e6"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+    )
+    assert proc.returncode == 1
+    err = proc.stderr.splitlines()
+    for seed in (0, 1):  # one line per failed fit (the library's), not a second from the CLI
+        lines = [line for line in err if f"seed {seed}:" in line and "diverged" in line]
+        assert len(lines) == 1, proc.stderr
+    assert sum(line.startswith("error:") for line in err) == 1
+    assert "Traceback" not in proc.stderr

@@ -183,14 +183,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report_failures(result: Any) -> int:
-    """Failed fits on stderr; exit code 1 when a (head, shots) has no successful seed, else 0."""
+    """A summary of the failed fits on stderr; exit code 1 when a (head, shots) has no successful seed, else 0."""
     import sys
 
     failures = result.failures
     if failures.empty:
         return 0
-    for row in failures.itertuples(index=False):
-        print(f"warning: fit failed: head {row.head}, {row.shots} shots, seed {row.seed}: {row.error}", file=sys.stderr)
+    # each failed fit already has its line on stderr, from the library's log (model, head, shots, seed, reason)
     empty = [f"{r['head']}/{r['shots']}" for r in result.records() if r["mean"] is None]
     if empty:
         # the warnings above give each fit's reason; "--lr" is a remedy only for the neural heads
