@@ -58,13 +58,18 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
 
 
-@pytest.mark.slow
-def test_killed_driver_resumes_without_resubmitting_finished_units(tmp_path):
+def _start_driver(tmp_path):
+    """A study driver on the local cluster in a child process: (run folder, traces folder, store, process)."""
     run_dir, traces = tmp_path / "run", tmp_path / "traces"
     traces.mkdir()
-    store = RunStore(run_dir)
     driver = subprocess.Popen(_driver(run_dir, traces), env=_env(), cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
+    return run_dir, traces, RunStore(run_dir), driver
+
+
+@pytest.mark.slow
+def test_killed_driver_resumes_without_resubmitting_finished_units(tmp_path):
+    run_dir, traces, store, driver = _start_driver(tmp_path)
     deadline = time.time() + 120
 
     def submitted_units() -> set[str]:
@@ -167,11 +172,7 @@ def test_slurm_config_section():
 def test_a_driver_restarted_at_once_waits_for_the_orphaned_local_tasks(tmp_path):
     """Restarted while the killed driver's local tasks still run, the driver waits for them
     instead of running their units a second time beside them."""
-    run_dir, traces = tmp_path / "run", tmp_path / "traces"
-    traces.mkdir()
-    store = RunStore(run_dir)
-    driver = subprocess.Popen(_driver(run_dir, traces), env=_env(), cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    run_dir, traces, store, driver = _start_driver(tmp_path)
     deadline = time.time() + 120
     while time.time() < deadline and driver.poll() is None:
         done = set(store.done_units())
