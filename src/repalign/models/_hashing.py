@@ -146,6 +146,10 @@ def _torch() -> Any:
     return optional_import("torch", extra="torch", purpose="Fingerprinting a transform")
 
 
+#: :func:`probe_transform`'s reason for a transform that is random (its callers warn about it).
+RANDOM_TRANSFORM = "the transform gives different outputs for the same image"
+
+
 def probe_transform(transform: Any) -> tuple[str | None, str | None]:
     """(SHA-256 of the transform's outputs on two fixed images, or why there is none).
 
@@ -170,7 +174,7 @@ def probe_transform(transform: Any) -> tuple[str | None, str | None]:
         except Exception as exc:  # user code; the real stimuli will say more, batch by batch
             return None, f"the transform raised {type(exc).__name__} on a {width}x{height} probe image"
         if first.shape != second.shape or not np.array_equal(first, second, equal_nan=first.dtype.kind == "f"):
-            return None, "the transform gives different outputs for the same image"
+            return None, RANDOM_TRANSFORM
         digest.update(f"{first.dtype.str}{first.shape}".encode())
         digest.update(np.ascontiguousarray(first).tobytes())
     return digest.hexdigest(), None

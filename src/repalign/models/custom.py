@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import InputError
-from ._hashing import digest_json, probe_transform, sha256_file, state_dict_sha256
+from ._hashing import RANDOM_TRANSFORM, digest_json, probe_transform, sha256_file, state_dict_sha256
 from .config import LoadedModel, ModelConfig, library_versions
 from .sources._common import IMAGE_PREPROCESSING_KEYS, image_transform, merge_preprocessing, torch_module
 
@@ -152,7 +152,7 @@ def _transform_for(module: Any, transform: Any, model_id: str) -> tuple[Any, Any
         return transform, None, f"the transform's repr {text[:60]!r} is not stable across runs"
     outputs, why_not = probe_transform(transform)
     if why_not:
-        if "different outputs" in why_not:
+        if why_not == RANDOM_TRANSFORM:
             log.warning("%s: the transform gives different outputs for the same image (a random augmentation?): "
                         "features are not reproducible, and are not cached", model_id)
         return transform, None, why_not
