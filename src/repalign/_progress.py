@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -316,6 +317,7 @@ def _fmt_count(x: float) -> str:
 _WHOLE_COUNT_FORMAT = "{l_bar}{bar}| {n_whole}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 
 
+@functools.cache  # one subclass per process, not one per bar
 def _whole_count_tqdm() -> Any:
     """tqdm with ``{n_whole}`` (the whole items done) for :data:`_WHOLE_COUNT_FORMAT`."""
     base = _tqdm_class()
